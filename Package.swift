@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "zen-swift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ZenText", targets: ["ZenText"]),
+        .library(name: "ZenTensor", targets: ["ZenTensor"]),
+        .executable(name: "zen", targets: ["zen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS on Linux; Apple platforms use Accelerate behind the same interface.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "ZenTensor",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+        ),
+        .target(name: "ZenText"),
+        .executableTarget(
+            name: "zen",
+            dependencies: [
+                "ZenText",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ZenTensorTests", dependencies: ["ZenTensor"]),
+        .testTarget(name: "ZenTextTests", dependencies: ["ZenText"]),
+        .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,143 @@
+/// Everything the network is fed for one input (spec section 4).
+public struct InputFeatures: Sendable, Equatable {
+    /// `[CLS] … [SEP]` (and `… [SEP]` again for a pair); no padding.
+    public var inputIds: [Int32]
+    public var segmentIds: [Int32]
+    /// Token tasks with labels: one id per token (`[CLS]`/`[SEP]` included), 0 on tokens that
+    /// continue a word.
+    public var labelIds: [Int32]?
+    /// The kept n-grams, one per n-gram slot; the remaining slots are padding (id 0).
+    public var ngrams: [NgramMatch]
+    public var fusionMatrix: FusionMatrix
+
+    /// The n-gram ids padded with zeros to all 128 slots, as the model consumes them.
+    public var paddedNgramIds: [Int32] {
+        ngrams.map(\.id) + [Int32](repeating: 0, count: fusionMatrix.columnCount - ngrams.count)
+    }
+}
+
+/// An ordered label list for token tasks; ids start at 1 (0 is padding). `[CLS]` and `[SEP]`
+/// carry labels of their own and are appended when the list does not name them.
+public struct LabelSet: Sendable, Equatable {
+    public let names: [String]
+    private let ids: [String: Int32]
+
+    public init(_ names: [String]) {
+        var names = names
+        for special in [SpecialToken.classifier, SpecialToken.separator] where !names.contains(special) {
+            names.append(special)
+        }
+        self.names = names
+        var ids: [String: Int32] = [:]
+        for (index, name) in names.enumerated() where ids[name] == nil { ids[name] = Int32(index + 1) }
+        self.ids = ids
+    }
+
+    public func id(of label: String) throws(TextError) -> Int32 {
+        guard let id = ids[label] else { throw .unknownLabel(label, known: names) }
+        return id
+    }
+}
+
+/// Turns texts, text pairs and labelled word lists into `InputFeatures` exactly as the reference
+/// pipelines do, for one `maxSeqLength` and n-gram weighting.
+public struct FeatureBuilder: Sendable {
+    public static let maxSeqLengthRange = 3...4096
+
+    public let tokenizer: BertTokenizer
+    public let ngrams: NgramDictionary
+    public let maxSeqLength: Int
+    public let weighting: NgramWeighting
+
+    public init(tokenizer: BertTokenizer, ngrams: NgramDictionary, maxSeqLength: Int,
+                weighting: NgramWeighting = .frequency) throws(TextError) {
+        guard Self.maxSeqLengthRange.contains(maxSeqLength) else { throw .invalidMaxSeqLength(maxSeqLength) }
+        self.tokenizer = tokenizer
+        self.ngrams = ngrams
+        self.maxSeqLength = maxSeqLength
+        self.weighting = weighting
+    }
+
+    private var vocabulary: Vocabulary { tokenizer.vocabulary }
+
+    /// Classification layout: `[CLS] A [SEP]`, or `[CLS] A [SEP] B [SEP]` for a non-empty pair.
+    public func sequenceFeatures(text: String, pair: String? = nil) throws(TextError) -> InputFeatures {
+        guard weighting != .referenceToken else { throw .weightingNeedsTokenTask(weighting) }
+        var a = tokenizer.encode(text)
+        // The reference tests `if text_b:`, so an empty pair is a single text; a pair that
+        // tokenizes to nothing still shortens A to L-3 but adds no second [SEP].
+        var b: [Int32] = []
+        if let pair, !pair.isEmpty {
+            b = tokenizer.encode(pair)
+            while a.count + b.count > maxSeqLength - 3 {
+                if a.count > b.count { a.removeLast() } else { b.removeLast() }
+            }
+        } else if a.count > maxSeqLength - 2 {
+            a.removeLast(a.count - (maxSeqLength - 2))
+        }
+        var ids = [vocabulary.classifierId] + a + [vocabulary.separatorId]
+        var segments = [Int32](repeating: 0, count: ids.count)
+        if !b.isEmpty {
+            ids += b + [vocabulary.separatorId]
+            segments += [Int32](repeating: 1, count: b.count + 1)
+        }
+        return features(inputIds: ids, segmentIds: segments, labelIds: nil)
+    }
+
+    /// Token-task layout over a list of words (one character each in char-per-line data). Words
+    /// that tokenize to nothing are dropped with their label; words are taken while they fit.
+    public func tokenFeatures(words: [String], labels: [String]? = nil, labelSet: LabelSet? = nil) throws(TextError) -> InputFeatures {
+        var wordLabelIds: [Int32]?
+        if let labels {
+            // Like the reference, labels past the last word are ignored; too few is an error.
+            guard labels.count >= words.count else { throw .labelCountMismatch(words: words.count, labels: labels.count) }
+            let labelSet = labelSet ?? LabelSet(Self.orderOfFirstAppearance(labels))
+            var ids: [Int32] = []
+            for label in labels.prefix(words.count) { ids.append(try labelSet.id(of: label)) }
+            wordLabelIds = ids + [try labelSet.id(of: SpecialToken.classifier), try labelSet.id(of: SpecialToken.separator)]
+        }
+        var ids = [vocabulary.classifierId]
+        var labelIds: [Int32]? = wordLabelIds.map { [$0[words.count]] }
+        var pieces: [Int32] = []
+        for (index, word) in words.enumerated() {
+            pieces.removeAll(keepingCapacity: true)
+            tokenizer.encode(word, into: &pieces)
+            if ids.count - 1 + pieces.count > maxSeqLength - 2 { break }
+            guard !pieces.isEmpty else { continue }
+            ids += pieces
+            if let wordLabelIds {
+                labelIds!.append(wordLabelIds[index])
+                labelIds! += [Int32](repeating: 0, count: pieces.count - 1)
+            }
+        }
+        ids.append(vocabulary.separatorId)
+        if let wordLabelIds { labelIds!.append(wordLabelIds[words.count + 1]) }
+        return features(inputIds: ids, segmentIds: [Int32](repeating: 0, count: ids.count), labelIds: labelIds)
+    }
+
+    private static func orderOfFirstAppearance(_ labels: [String]) -> [String] {
+        var seen = Set<String>()
+        return labels.filter { seen.insert($0).inserted }
+    }
+
+    private func features(inputIds: [Int32], segmentIds: [Int32], labelIds: [Int32]?) -> InputFeatures {
+        // The reference NER script searches the tokens between [CLS] and [SEP], so its n-gram
+        // positions (and matrix rows) are one to the left of the characters they cover.
+        let searched = weighting == .referenceToken ? inputIds.dropFirst().dropLast() : inputIds[...]
+        let keep = Int((Double(searched.count) / Double(maxSeqLength) * Double(NgramDictionary.slotCount)).rounded(.up))
+        let matches = Array(ngrams.matches(in: searched).prefix(keep))
+        let matrix = FusionMatrix(matches: matches, rowCount: maxSeqLength, weighting: weighting)
+        return InputFeatures(inputIds: inputIds, segmentIds: segmentIds, labelIds: labelIds,
+                             ngrams: matches, fusionMatrix: matrix)
+    }
+}
+
+extension FeatureBuilder {
+    /// Loads `vocab.txt` and `ngram.txt` from a model directory.
+    public init(directory: String, maxSeqLength: Int, weighting: NgramWeighting = .frequency) throws(TextError) {
+        guard Self.maxSeqLengthRange.contains(maxSeqLength) else { throw .invalidMaxSeqLength(maxSeqLength) }
+        let tokenizer = try BertTokenizer(vocabularyAt: directory + "/vocab.txt")
+        let ngrams = try NgramDictionary(contentsOf: directory + "/ngram.txt", tokenizer: tokenizer)
+        try self.init(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting)
+    }
+}

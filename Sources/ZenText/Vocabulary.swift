@@ -1,0 +1,164 @@
+/// A WordPiece vocabulary: `vocab.txt`, one token a line, the 0-based line number its id.
+///
+/// Lookups during tokenization never build a `String`: tokens are keyed by their Unicode scalars
+/// in an open-addressing table, word-initial pieces and `##` continuation pieces apart, with a
+/// direct array for the single-scalar pieces that make up almost all Chinese text.
+public struct Vocabulary: Sendable {
+    /// Token text by id (duplicates keep their own line).
+    public let tokens: [String]
+    public let unknownId: Int32
+    public let classifierId: Int32
+    public let separatorId: Int32
+
+    private let startTable: ScalarKeyTable
+    private let continuationTable: ScalarKeyTable
+
+    public var count: Int { tokens.count }
+
+    public init(contentsOf path: String) throws(TextError) {
+        let lines = try TextFile.lines(at: path)
+        guard !lines.isEmpty else { throw .emptyVocabulary(path: path) }
+        try self.init(tokens: lines, path: path)
+    }
+
+    /// `path` only names the source in errors.
+    public init(tokens: [String], path: String = "vocab.txt") throws(TextError) {
+        self.tokens = tokens
+        var start = ScalarKeyTable(capacity: tokens.count)
+        var continuation = ScalarKeyTable(capacity: tokens.count / 4)
+        for (id, token) in tokens.enumerated() {
+            let scalars = token.unicodeScalars.map(\.value)
+            // Like the reference's dict, a token that appears twice maps to its last line.
+            start.insert(scalars[...], id: Int32(id))
+            if scalars.count > 2, scalars[0] == 0x23, scalars[1] == 0x23 {
+                continuation.insert(scalars[2...], id: Int32(id))
+            }
+        }
+        startTable = start
+        continuationTable = continuation
+        func require(_ token: String) throws(TextError) -> Int32 {
+            guard let id = start.id(of: Array(token.unicodeScalars.map(\.value))[...]) else {
+                throw .missingSpecialToken(token: token, path: path)
+            }
+            return id
+        }
+        unknownId = try require(SpecialToken.unknown)
+        classifierId = try require(SpecialToken.classifier)
+        separatorId = try require(SpecialToken.separator)
+    }
+
+    /// The id of a whole token, as `vocab[token]` would give it.
+    public func id(of token: String) -> Int32? {
+        startTable.id(of: Array(token.unicodeScalars.map(\.value))[...])
+    }
+
+    public func token(of id: Int32) -> String { tokens[Int(id)] }
+
+    /// The id of `scalars` as a word-initial piece, or as a `##` continuation piece.
+    @inline(__always)
+    func pieceId(_ scalars: UnsafeBufferPointer<UInt32>, continuation: Bool) -> Int32? {
+        continuation ? continuationTable.id(of: scalars) : startTable.id(of: scalars)
+    }
+
+    /// No piece longer than this (in scalars) can match.
+    func longestPiece(continuation: Bool) -> Int {
+        continuation ? continuationTable.longestKey : startTable.longestKey
+    }
+}
+
+enum SpecialToken {
+    static let unknown = "[UNK]"
+    static let classifier = "[CLS]"
+    static let separator = "[SEP]"
+    /// Words the basic tokenizer passes through without lower-casing or punctuation splitting.
+    static let neverSplit: [[UInt32]] = ["[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"]
+        .map { $0.unicodeScalars.map(\.value) }
+}
+
+/// Open addressing over scalar sequences with linear probing. Immutable once built.
+struct ScalarKeyTable: Sendable {
+    private var slots: [Int32]            // entry index, or -1
+    private var hashes: [UInt64] = []
+    private var keyOffsets: [Int32] = []
+    private var keyLengths: [Int32] = []
+    private var ids: [Int32] = []
+    private var keyPool: [UInt32] = []
+    /// Direct ids for single-scalar keys in the BMP; -1 where absent.
+    private var singles: [Int32]
+    private var mask: Int
+    private(set) var longestKey = 0
+
+    init(capacity: Int) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = [Int32](repeating: -1, count: size)
+        mask = size - 1
+        singles = [Int32](repeating: -1, count: ScalarTable.planeSize)
+    }
+
+    @inline(__always)
+    static func hash<C: Collection>(_ key: C) -> UInt64 where C.Element == UInt32 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for value in key { h = (h ^ UInt64(value)) &* 0x0000_0100_0000_01B3 }
+        return h ^ (h >> 29)
+    }
+
+    mutating func insert(_ key: ArraySlice<UInt32>, id: Int32) {
+        longestKey = max(longestKey, key.count)
+        if key.count == 1, key.first! < ScalarTable.planeSize { singles[Int(key.first!)] = id }
+        if ids.count * 2 >= slots.count { grow() }
+        let h = Self.hash(key)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while slots[slot] >= 0 {
+            let entry = Int(slots[slot])
+            if hashes[entry] == h, keyPool[Int(keyOffsets[entry])..<Int(keyOffsets[entry] + keyLengths[entry])].elementsEqual(key) {
+                ids[entry] = id
+                return
+            }
+            slot = (slot + 1) & mask
+        }
+        slots[slot] = Int32(ids.count)
+        hashes.append(h)
+        keyOffsets.append(Int32(keyPool.count))
+        keyLengths.append(Int32(key.count))
+        ids.append(id)
+        keyPool.append(contentsOf: key)
+    }
+
+    private mutating func grow() {
+        var bigger = [Int32](repeating: -1, count: slots.count * 2)
+        let biggerMask = bigger.count - 1
+        for entry in 0..<ids.count {
+            var slot = Int(truncatingIfNeeded: hashes[entry]) & biggerMask
+            while bigger[slot] >= 0 { slot = (slot + 1) & biggerMask }
+            bigger[slot] = Int32(entry)
+        }
+        slots = bigger
+        mask = biggerMask
+    }
+
+    func id(of key: ArraySlice<UInt32>) -> Int32? {
+        key.withUnsafeBufferPointer { id(of: $0) }
+    }
+
+    @inline(__always)
+    func id(of key: UnsafeBufferPointer<UInt32>) -> Int32? {
+        if key.count == 1, key[0] < ScalarTable.planeSize {
+            let id = singles[Int(key[0])]
+            return id >= 0 ? id : nil
+        }
+        let h = Self.hash(key)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry < 0 { return nil }
+            if hashes[entry] == h, keyLengths[entry] == key.count {
+                let offset = Int(keyOffsets[entry])
+                var equal = true
+                for i in 0..<key.count where keyPool[offset + i] != key[i] { equal = false; break }
+                if equal { return ids[entry] }
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import ZenText
+
+struct BenchTextCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-text",
+        abstract: "Measure loading, tokenization and feature building on a JSON Lines data set.",
+        discussion: "Prints one JSON line. scripts/bench_text.py runs it next to the Python tokenizers."
+    )
+
+    @Option(help: "Path of vocab.txt.")
+    var vocab: String
+
+    @Option(help: "Path of the n-gram lexicon (ngram.txt format).")
+    var ngrams: String
+
+    @Option(help: "JSON Lines data set.")
+    var input: String
+
+    @Option(help: "Field of each line holding the text.")
+    var field: String = "sentence"
+
+    @Option(help: "Maximum sequence length for feature building.")
+    var maxSeqLength: Int = 128
+
+    @Option(help: "Passes over the data set; the fastest pass is reported.")
+    var repeats: Int = 5
+
+    @Option(help: "Threads for the parallel measurements.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        let loadStart = DispatchTime.now()
+        let tokenizer = try BertTokenizer(vocabularyAt: vocab)
+        let vocabSeconds = seconds(since: loadStart)
+        let dictionary = try NgramDictionary(contentsOf: ngrams, tokenizer: tokenizer)
+        let loadSeconds = seconds(since: loadStart)
+        let builder = try FeatureBuilder(tokenizer: tokenizer, ngrams: dictionary, maxSeqLength: maxSeqLength)
+
+        let texts = try readJSONLines(input).map { line -> String in
+            guard let object = try JSONSerialization.jsonObject(with: line.data) as? [String: Any],
+                  let text = object[field] as? String else {
+                throw InputLineError(path: input, line: line.number, message: "no string field \"\(field)\"")
+            }
+            return text
+        }
+        let tokenCount = texts.reduce(0) { $0 + tokenizer.encode($1).count }
+
+        func rate(threads: Int, _ work: @escaping @Sendable (String) -> Int) -> Double {
+            let chunks = threads == 1 ? [texts[...]] : stride(from: 0, to: texts.count, by: 256)
+                .map { texts[$0..<min(texts.count, $0 + 256)] }
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let start = DispatchTime.now()
+                let sink = Sink()
+                DispatchQueue.concurrentPerform(iterations: chunks.count) { index in
+                    sink.add(chunks[index].reduce(0) { $0 + work($1) })
+                }
+                best = min(best, seconds(since: start))
+                precondition(sink.total > 0)
+            }
+            return Double(texts.count) / best
+        }
+        let tokenize: @Sendable (String) -> Int = { tokenizer.encode($0).count }
+        let features: @Sendable (String) -> Int = { (try? builder.sequenceFeatures(text: $0))?.ngrams.count ?? 0 }
+
+        let report: [(String, String)] = [
+            ("texts", "\(texts.count)"),
+            ("tokens", "\(tokenCount)"),
+            ("vocab_load_s", format(vocabSeconds)),
+            ("load_s", format(loadSeconds)),
+            ("ngram_entries", "\(dictionary.matchableCount)"),
+            ("tokenize_texts_per_s", format(rate(threads: 1, tokenize))),
+            ("features_texts_per_s", format(rate(threads: 1, features))),
+            ("threads", "\(threads)"),
+            ("tokenize_texts_per_s_parallel", format(rate(threads: threads, tokenize))),
+            ("features_texts_per_s_parallel", format(rate(threads: threads, features))),
+        ]
+        print("{" + report.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    }
+
+    private func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.4g", value) }
+}
+
+/// Keeps the measured work observable so the optimizer cannot drop it.
+private final class Sink: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var total = 0
+    func add(_ value: Int) { lock.lock(); total += value; lock.unlock() }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import ZenText
+
+/// A failure that is the input's fault, reported without the usage text.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A failure tied to one line of an input file, reported as `PATH line N: …`.
+struct InputLineError: Error, CustomStringConvertible {
+    let path: String
+    let line: Int
+    let message: String
+    var description: String { "\(path) line \(line): \(message)" }
+}
+
+/// The non-blank lines of a JSON Lines file, each checked to be UTF-8, with 1-based line numbers.
+func readJSONLines(_ path: String) throws -> [(number: Int, data: Data)] {
+    let bytes: Data
+    do {
+        bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+        throw CLIError("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file")")
+    }
+    var lines: [(Int, Data)] = []
+    for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+        guard String(validating: line, as: UTF8.self) != nil else {
+            throw InputLineError(path: path, line: index + 1, message: "invalid UTF-8")
+        }
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+        lines.append((index + 1, Data(line)))
+    }
+    return lines
+}
+
+/// Decodes one JSON line, turning decoding failures into messages that name the field.
+func decodeLine<T: Decodable>(_ type: T.Type, _ line: (number: Int, data: Data), path: String) throws -> T {
+    do {
+        return try JSONDecoder().decode(type, from: line.data)
+    } catch let error as DecodingError {
+        let message: String
+        switch error {
+        case .keyNotFound(let key, _):
+            message = "missing field \"\(key.stringValue)\""
+        case .typeMismatch(let expected, let context), .valueNotFound(let expected, let context):
+            message = "field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" must be \(expected == String.self ? "a string" : "\(expected)")"
+        case .dataCorrupted:
+            message = "not a valid JSON object"
+        @unknown default:
+            message = "\(error)"
+        }
+        throw InputLineError(path: path, line: line.number, message: message)
+    }
+}
+
+/// Any JSON value, for fields such as `id` that are copied from input to output untouched.
+enum JSONValue: Decodable, Sendable {
+    case null, bool(Bool), integer(Int64), number(Double), string(String)
+    case array([JSONValue]), object([(String, JSONValue)])
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else {
+            let object = try decoder.container(keyedBy: AnyKey.self)
+            self = .object(try object.allKeys.map { ($0.stringValue, try object.decode(JSONValue.self, forKey: $0)) })
+        }
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    var json: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .integer(let value): return String(value)
+        case .number(let value): return "\(value)"
+        case .string(let value): return jsonString(value)
+        case .array(let values): return "[" + values.map(\.json).joined(separator: ",") + "]"
+        case .object(let fields): return "{" + fields.map { jsonString($0.0) + ":" + $0.1.json }.joined(separator: ",") + "}"
+        }
+    }
+}
+
+/// A JSON string literal; non-ASCII text is written as UTF-8, as `ensure_ascii=False` would.
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    out.reserveCapacity(text.utf8.count + 2)
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// One output line, built field by field in a fixed order.
+struct JSONObjectBuilder {
+    private var fields: [String] = []
+
+    mutating func add(_ name: String, raw json: String) { fields.append(jsonString(name) + ":" + json) }
+    mutating func add(_ name: String, _ values: [Int32]) { add(name, raw: "[" + values.map(String.init).joined(separator: ",") + "]") }
+    mutating func add(_ name: String, _ values: [Int64]) { add(name, raw: "[" + values.map(String.init).joined(separator: ",") + "]") }
+    mutating func add(_ name: String, _ values: [String]) { add(name, raw: "[" + values.map(jsonString).joined(separator: ",") + "]") }
+
+    var json: String { "{" + fields.joined(separator: ",") + "}" }
+}
+
+/// Writes `lines` to `path` all at once: into a temporary file beside it, renamed over `path`
+/// only when complete, so a failed run never leaves a partial file that looks finished.
+func writeAtomically(_ lines: [String], to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial")
+    var text = lines.joined(separator: "\n")
+    if !lines.isEmpty { text += "\n" }
+    do {
+        try Data(text.utf8).write(to: temporary)
+        if FileManager.default.fileExists(atPath: path) {
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        } else {
+            try FileManager.default.moveItem(at: temporary, to: url)
+        }
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw CLIError("cannot write \(path): \(error.localizedDescription)")
+    }
+}

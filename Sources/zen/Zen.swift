@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Zen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zen",
+        abstract: "ZEN 2.0 (Chinese BERT enhanced by an n-gram encoder), natively.",
+        subcommands: [FeaturesCommand.self, TokenizeCommand.self, BenchTextCommand.self]
+    )
+}

@@ -1,0 +1,75 @@
+import Testing
+@testable import ZenTensor
+
+@Suite struct TensorTests {
+    /// The textbook triple loop, the yardstick for every BLAS-backed product.
+    func naiveProduct(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for p in 0..<k { c[i * n + j] += a[i * k + p] * b[p * n + j] } } }
+        return c
+    }
+
+    func transpose(_ x: [Float], rows: Int, columns: Int) -> [Float] {
+        var t = [Float](repeating: 0, count: x.count)
+        for r in 0..<rows { for c in 0..<columns { t[c * rows + r] = x[r * columns + c] } }
+        return t
+    }
+
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func matmulMatchesNaiveProduct(transposeA: Bool, transposeB: Bool) {
+        let (m, k, n) = (5, 7, 3)
+        var generator = SplitMix64(seed: 42)
+        let a = (0..<(m * k)).map { _ in generator.nextFloat() }
+        let b = (0..<(k * n)).map { _ in generator.nextFloat() }
+        let expected = naiveProduct(a, b, m: m, k: k, n: n)
+
+        let lhs = transposeA ? Tensor(shape: [k, m], scalars: transpose(a, rows: m, columns: k))
+                             : Tensor(shape: [m, k], scalars: a)
+        let rhs = transposeB ? Tensor(shape: [n, k], scalars: transpose(b, rows: k, columns: n))
+                             : Tensor(shape: [k, n], scalars: b)
+        let product = lhs.matmul(rhs, transposeSelf: transposeA, transposeOther: transposeB)
+
+        #expect(product.shape == [m, n])
+        for (got, want) in zip(product.scalars, expected) {
+            #expect(abs(got - want) <= 1e-5 * max(1, abs(want)))
+        }
+    }
+
+    @Test func sgemmAccumulatesIntoStridedBlock() {
+        // C is the left 2x2 block of a 2x3 buffer; beta = 1 keeps what was there.
+        let a: [Float] = [1, 2, 3, 4]          // [2, 2]
+        let b: [Float] = [5, 6, 7, 8]          // [2, 2]
+        var c: [Float] = [1, 1, 9, 1, 1, 9]    // [2, 3], ldc 3
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    BLAS.sgemm(transposeA: false, transposeB: false, m: 2, n: 2, k: 2,
+                               a: a.baseAddress!, lda: 2, b: b.baseAddress!, ldb: 2,
+                               beta: 1, c: c.baseAddress!, ldc: 3)
+                }
+            }
+        }
+        #expect(c == [20, 23, 9, 44, 51, 9])
+    }
+
+    @Test func reshapeKeepsScalars() {
+        let t = Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5])
+        let r = t.reshaped([3, 2])
+        #expect(r.shape == [3, 2])
+        #expect(r[2, 1] == 5)
+    }
+}
+
+/// A tiny deterministic generator so that tests never depend on the system RNG.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
+}
