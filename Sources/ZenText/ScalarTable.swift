@@ -11,7 +11,13 @@ import Foundation
 /// - punctuation: ASCII 33–47, 58–64, 91–96, 123–126 and category P*;
 /// - CJK: the ideograph blocks of the reference's `_is_chinese_char`;
 /// - normalized: `unicodedata.normalize("NFD", ch.lower())` with every Mn scalar dropped.
+///
+/// Scalars assigned after `referenceUnicodeVersion` count as unassigned (category Cn, so removed):
+/// the reference runs on Python, whose `unicodedata` lags the Unicode data in Swift's runtime.
 struct ScalarTable: Sendable {
+    /// The Unicode version of Python 3.11's `unicodedata` (Python 3.12 and 3.13 have 15.0 and 15.1).
+    static let referenceUnicodeVersion: Unicode.Version = (14, 0)
+
     struct Flags: OptionSet, Sendable {
         let rawValue: UInt8
         static let removed = Flags(rawValue: 1 << 0)
@@ -79,7 +85,7 @@ struct ScalarTable: Sendable {
         if value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D
             || category == .spaceSeparator || value == 0x2028 || value == 0x2029 {
             flags.insert(.whitespace)
-        } else if value == 0 || value == 0xFFFD || isOtherCategory(category) {
+        } else if value == 0 || value == 0xFFFD || isOtherCategory(category) || !isAssignedInReference(properties) {
             flags.insert(.removed)
         }
         if (33...47).contains(value) || (58...64).contains(value) || (91...96).contains(value)
@@ -93,6 +99,11 @@ struct ScalarTable: Sendable {
             flags.insert(.contextual)
         }
         return flags
+    }
+
+    static func isAssignedInReference(_ properties: Unicode.Scalar.Properties) -> Bool {
+        guard let age = properties.age else { return false }
+        return age <= referenceUnicodeVersion
     }
 
     static func isCJK(_ value: UInt32) -> Bool {

@@ -134,13 +134,12 @@ func writeAtomically(_ lines: [String], to path: String) throws {
     if !lines.isEmpty { text += "\n" }
     do {
         try Data(text.utf8).write(to: temporary)
-        if FileManager.default.fileExists(atPath: path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-        } else {
-            try FileManager.default.moveItem(at: temporary, to: url)
+        // rename(2) replaces an existing file atomically: readers see the old file or the new one.
+        guard rename(temporary.path, path) == 0 else {
+            throw CLIError(String(cString: strerror(errno)))
         }
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        throw CLIError("cannot write \(path): \((error as? CLIError)?.description ?? error.localizedDescription)")
     }
 }
