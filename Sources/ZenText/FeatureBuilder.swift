@@ -86,18 +86,20 @@ public struct FeatureBuilder: Sendable {
 
     /// Token-task layout over a list of words (one character each in char-per-line data). Words
     /// that tokenize to nothing are dropped with their label; words are taken while they fit.
+    /// Without a `labelSet`, labels get ids in their order of first appearance.
     public func tokenFeatures(words: [String], labels: [String]? = nil, labelSet: LabelSet? = nil) throws(TextError) -> InputFeatures {
-        var wordLabelIds: [Int32]?
+        var ids = [vocabulary.classifierId]
+        var labelIds: [Int32]?
+        var wordLabels: [Int32] = []
+        var separatorLabel: Int32 = 0
         if let labels {
             // Like the reference, labels past the last word are ignored; too few is an error.
             guard labels.count >= words.count else { throw .labelCountMismatch(words: words.count, labels: labels.count) }
             let labelSet = labelSet ?? LabelSet(Self.orderOfFirstAppearance(labels))
-            var ids: [Int32] = []
-            for label in labels.prefix(words.count) { ids.append(try labelSet.id(of: label)) }
-            wordLabelIds = ids + [try labelSet.id(of: SpecialToken.classifier), try labelSet.id(of: SpecialToken.separator)]
+            for label in labels.prefix(words.count) { wordLabels.append(try labelSet.id(of: label)) }
+            labelIds = [try labelSet.id(of: SpecialToken.classifier)]
+            separatorLabel = try labelSet.id(of: SpecialToken.separator)
         }
-        var ids = [vocabulary.classifierId]
-        var labelIds: [Int32]? = wordLabelIds.map { [$0[words.count]] }
         var pieces: [Int32] = []
         for (index, word) in words.enumerated() {
             pieces.removeAll(keepingCapacity: true)
@@ -105,13 +107,10 @@ public struct FeatureBuilder: Sendable {
             if ids.count - 1 + pieces.count > maxSeqLength - 2 { break }
             guard !pieces.isEmpty else { continue }
             ids += pieces
-            if let wordLabelIds {
-                labelIds!.append(wordLabelIds[index])
-                labelIds! += [Int32](repeating: 0, count: pieces.count - 1)
-            }
+            labelIds? += [wordLabels[index]] + [Int32](repeating: 0, count: pieces.count - 1)
         }
         ids.append(vocabulary.separatorId)
-        if let wordLabelIds { labelIds!.append(wordLabelIds[words.count + 1]) }
+        labelIds?.append(separatorLabel)
         return features(inputIds: ids, segmentIds: [Int32](repeating: 0, count: ids.count), labelIds: labelIds)
     }
 

@@ -75,7 +75,8 @@ public struct NgramDictionary: Sendable {
 
     /// `str.strip()`: Python's whitespace is Unicode White_Space plus the separators U+001C...U+001F.
     static func isPythonSpace(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isWhitespace || (0x1C...0x1F).contains(scalar.value)
+        if scalar.value < 0x80 { return scalar == " " || (0x09...0x0D).contains(scalar.value) || (0x1C...0x1F).contains(scalar.value) }
+        return scalar.properties.isWhitespace
     }
 
     static func pythonStrip(_ line: String) -> Substring {
@@ -88,7 +89,7 @@ public struct NgramDictionary: Sendable {
     /// `int(text)`: surrounding whitespace, an optional sign, decimal digits of any script, and
     /// single underscores between digits.
     static func pythonInt(_ text: Substring) -> Int64? {
-        var scalars = Substring(pythonStrip(String(text))).unicodeScalars[...]
+        var scalars = pythonStrip(String(text)).unicodeScalars[...]
         var negative = false
         if let sign = scalars.first, sign == "+" || sign == "-" {
             negative = sign == "-"

@@ -1,0 +1,84 @@
+import Testing
+@testable import ZenText
+
+@Suite struct FeatureBuilderTests {
+    let vocabulary = Fixtures.tokenizer.vocabulary
+
+    func tokens(_ features: InputFeatures) -> [String] { features.inputIds.map(vocabulary.token(of:)) }
+
+    @Test func pairsShortenTheLongerSideFirstAndBWhenEqual() throws {
+        let builder = Fixtures.builder(maxSeqLength: 8)                     // 5 tokens for A and B
+        let features = try builder.sequenceFeatures(text: "一二三四", pair: "五六七")
+        #expect(tokens(features) == ["[CLS]", "一", "二", "三", "[SEP]", "五", "六", "[SEP]"])
+        #expect(features.segmentIds == [0, 0, 0, 0, 0, 1, 1, 1])
+        let equal = try Fixtures.builder(maxSeqLength: 7).sequenceFeatures(text: "一二三", pair: "四五六")
+        #expect(tokens(equal) == ["[CLS]", "一", "二", "[SEP]", "四", "五", "[SEP]"])
+    }
+
+    @Test func emptyAndBlankPairs() throws {
+        let builder = Fixtures.builder(maxSeqLength: 5)
+        // An empty pair is no pair: A keeps L-2 tokens.
+        #expect(tokens(try builder.sequenceFeatures(text: "一二三四", pair: "")) == ["[CLS]", "一", "二", "三", "[SEP]"])
+        // A pair of blanks is a pair with no tokens: A keeps L-3, and there is no second [SEP].
+        #expect(tokens(try builder.sequenceFeatures(text: "一二三四", pair: "  ")) == ["[CLS]", "一", "二", "[SEP]"])
+    }
+
+    @Test func emptyTextIsClsSep() throws {
+        let features = try Fixtures.builder(maxSeqLength: 128).sequenceFeatures(text: "")
+        #expect(tokens(features) == ["[CLS]", "[SEP]"])
+        #expect(features.ngrams.isEmpty && features.fusionMatrix.entries.isEmpty)
+        #expect(features.paddedNgramIds == [Int32](repeating: 0, count: 128))
+    }
+
+    @Test func keptNgramsAreCappedByLength() throws {
+        // 15 tokens with [CLS] and [SEP], 13 n-grams: L=128 keeps up to ceil(15/128*128) = 15 of
+        // them, L=512 the first ceil(15/512*128) = 4 by id.
+        let text = "中华人民共和国中华人民共和"
+        let features = try Fixtures.builder(maxSeqLength: 128).sequenceFeatures(text: text)
+        let all = Fixtures.ngrams.matches(in: features.inputIds[...])
+        #expect(all.count == 13)
+        #expect(features.ngrams == all)
+        let long = try Fixtures.builder(maxSeqLength: 512).sequenceFeatures(text: text)
+        #expect(long.ngrams == Array(all.prefix(4)))
+        #expect(long.fusionMatrix.entries.allSatisfy { $0.column < 4 })
+    }
+
+    @Test func tokenLayoutStopsAtTheFirstWordThatDoesNotFit() throws {
+        let builder = Fixtures.builder(maxSeqLength: 6)
+        let labels = LabelSet(["O", "X"])
+        // " " gives no token and is dropped with its label; "unaffable" (4 tokens) does not fit in
+        // the 4 places, and "好", which would, is not taken after it.
+        let features = try builder.tokenFeatures(words: ["我", " ", "们", "unaffable", "好"],
+                                                 labels: ["O", "X", "X", "O", "O"], labelSet: labels)
+        #expect(tokens(features) == ["[CLS]", "我", "们", "[SEP]"])
+        #expect(features.labelIds == [3, 1, 2, 4])          // [CLS] and [SEP] appended as 3 and 4
+    }
+
+    @Test func continuationTokensOfAWordGetPaddingLabels() throws {
+        let features = try Fixtures.builder(maxSeqLength: 16)
+            .tokenFeatures(words: ["unaffable", "好"], labels: ["B", "O"], labelSet: LabelSet(["B", "O"]))
+        #expect(tokens(features) == ["[CLS]", "u", "##na", "##ff", "##able", "好", "[SEP]"])
+        #expect(features.labelIds == [3, 1, 0, 0, 0, 2, 4])
+    }
+
+    @Test func labelErrors() {
+        let builder = Fixtures.builder(maxSeqLength: 16)
+        #expect(throws: TextError.labelCountMismatch(words: 2, labels: 1)) {
+            try builder.tokenFeatures(words: ["我", "们"], labels: ["O"], labelSet: LabelSet(["O"]))
+        }
+        #expect(throws: TextError.unknownLabel("B-PER", known: ["O", "[CLS]", "[SEP]"])) {
+            try builder.tokenFeatures(words: ["我"], labels: ["B-PER"], labelSet: LabelSet(["O"]))
+        }
+    }
+
+    @Test func maxSeqLengthBounds() {
+        for bad in [0, 2, 4097] {
+            #expect(throws: TextError.invalidMaxSeqLength(bad)) {
+                try FeatureBuilder(tokenizer: Fixtures.tokenizer, ngrams: Fixtures.ngrams, maxSeqLength: bad)
+            }
+        }
+        #expect(throws: TextError.weightingNeedsTokenTask(.referenceToken)) {
+            try Fixtures.builder(maxSeqLength: 8, weighting: .referenceToken).sequenceFeatures(text: "你好")
+        }
+    }
+}
