@@ -118,118 +118,55 @@ public struct NgramDictionary: Sendable {
     }
 }
 
-/// Open addressing over token-id sequences; a node is an n-gram, a proper prefix of one, or both.
+/// N-grams by token ids. A node is an n-gram, a proper prefix of one (id 0), or both.
 private struct NgramTable: Sendable {
-    private var slots: [Int32]
-    private var mask: Int
-    private var hashes: [UInt64] = []
-    private var keyOffsets: [Int32] = []
-    private var keyLengths: [Int32] = []
-    private var ids: [Int32] = []            // 0: a prefix only
+    private var table: SequenceTable<Int32>
+    private var ids: [Int32] = []
     private var frequencies: [Int64] = []
-    private var keyPool: [Int32] = []
     private(set) var entryCount = 0
 
     init(capacity: Int) {
-        var size = 16
-        while size < capacity * 2 { size <<= 1 }
-        slots = [Int32](repeating: -1, count: size)
-        mask = size - 1
+        table = SequenceTable(capacity: capacity)
     }
 
-    /// Hash of a key, extended one token at a time so that a walk reuses the previous length's.
-    @inline(__always)
-    static func extend(_ hash: UInt64, with token: Int32) -> UInt64 {
-        (hash ^ UInt64(UInt32(bitPattern: token))) &* 0x0000_0100_0000_01B3
-    }
-
-    static let seed: UInt64 = 0xCBF2_9CE4_8422_2325
-
-    @inline(__always)
-    static func slotHash(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash ^ (hash >> 29)) }
-
+    /// Adds `key` and its prefixes of two or more tokens; a later key equal to an earlier one wins.
     mutating func insert(_ key: [Int32], id: Int32, frequency: Int64) {
-        var hash = Self.seed
-        for length in 1...key.count {
-            hash = Self.extend(hash, with: key[length - 1])
-            guard length >= 2 else { continue }
-            let node = findOrAdd(key[..<length], hash: hash)
-            if length == key.count {
-                if ids[node] == 0 { entryCount += 1 }
-                ids[node] = id          // a later line with the same key wins
-                frequencies[node] = frequency
+        key.withUnsafeBufferPointer { key in
+            var hash = SequenceTable<Int32>.extend(SequenceTable<Int32>.seed, with: key[0])
+            for length in 2...key.count {
+                hash = SequenceTable<Int32>.extend(hash, with: key[length - 1])
+                let (node, inserted) = table.insert(UnsafeBufferPointer(rebasing: key[..<length]), hash: hash)
+                if inserted {
+                    ids.append(0)
+                    frequencies.append(0)
+                }
+                if length == key.count {
+                    if ids[node] == 0 { entryCount += 1 }
+                    ids[node] = id
+                    frequencies[node] = frequency
+                }
             }
-        }
-    }
-
-    private mutating func findOrAdd(_ key: ArraySlice<Int32>, hash: UInt64) -> Int {
-        if ids.count * 2 >= slots.count { grow() }
-        var slot = Self.slotHash(hash) & mask
-        while slots[slot] >= 0 {
-            let node = Int(slots[slot])
-            if hashes[node] == hash, keyPool[Int(keyOffsets[node])..<Int(keyOffsets[node] + keyLengths[node])].elementsEqual(key) {
-                return node
-            }
-            slot = (slot + 1) & mask
-        }
-        let node = ids.count
-        slots[slot] = Int32(node)
-        hashes.append(hash)
-        keyOffsets.append(Int32(keyPool.count))
-        keyLengths.append(Int32(key.count))
-        ids.append(0)
-        frequencies.append(0)
-        keyPool.append(contentsOf: key)
-        return node
-    }
-
-    private mutating func grow() {
-        var bigger = [Int32](repeating: -1, count: slots.count * 2)
-        let biggerMask = bigger.count - 1
-        for node in 0..<ids.count {
-            var slot = Self.slotHash(hashes[node]) & biggerMask
-            while bigger[slot] >= 0 { slot = (slot + 1) & biggerMask }
-            bigger[slot] = Int32(node)
-        }
-        slots = bigger
-        mask = biggerMask
-    }
-
-    @inline(__always)
-    private func find(_ tokens: UnsafeBufferPointer<Int32>, from start: Int, length: Int, hash: UInt64) -> Int? {
-        var slot = Self.slotHash(hash) & mask
-        while true {
-            let node = Int(slots[slot])
-            if node < 0 { return nil }
-            if hashes[node] == hash, Int(keyLengths[node]) == length {
-                let offset = Int(keyOffsets[node])
-                var equal = true
-                for i in 0..<length where keyPool[offset + i] != tokens[start + i] { equal = false; break }
-                if equal { return node }
-            }
-            slot = (slot + 1) & mask
         }
     }
 
     func entry(_ key: [Int32]) -> (id: Int32, frequency: Int64)? {
-        guard key.count >= 2 else { return nil }
-        let hash = key.reduce(Self.seed, Self.extend)
-        return key.withUnsafeBufferPointer { tokens in
-            guard let node = find(tokens, from: 0, length: key.count, hash: hash), ids[node] != 0 else { return nil }
+        key.withUnsafeBufferPointer { key in
+            guard let node = table.find(key, hash: SequenceTable.hash(key)), ids[node] != 0 else { return nil }
             return (ids[node], frequencies[node])
         }
     }
 
-    /// Calls `body(length, id, frequency)` for each n-gram starting at `start`, shortest first.
+    /// Calls `body(length, id, frequency)` for each n-gram starting at `start`, shortest first,
+    /// stopping at the first length that no n-gram begins with.
     @inline(__always)
     func walk(_ tokens: UnsafeBufferPointer<Int32>, from start: Int, maxLength: Int,
               _ body: (Int, Int32, Int64) -> Void) {
         let longest = min(maxLength, tokens.count - start)
         guard longest >= 2 else { return }
-        var hash = Self.extend(Self.seed, with: tokens[start])
+        var hash = SequenceTable<Int32>.extend(SequenceTable<Int32>.seed, with: tokens[start])
         for length in 2...longest {
-            hash = Self.extend(hash, with: tokens[start + length - 1])
-            guard let node = find(tokens, from: start, length: length, hash: hash) else { return }
+            hash = SequenceTable<Int32>.extend(hash, with: tokens[start + length - 1])
+            guard let node = table.find(UnsafeBufferPointer(rebasing: tokens[start..<(start + length)]), hash: hash) else { return }
             if ids[node] != 0 { body(length, ids[node], frequencies[node]) }
         }
     }

@@ -75,66 +75,27 @@ enum SpecialToken {
         .map { $0.unicodeScalars.map(\.value) }
 }
 
-/// Open addressing over scalar sequences with linear probing. Immutable once built.
+/// Token ids by scalar sequence, with a direct array for single BMP scalars.
 struct ScalarKeyTable: Sendable {
-    private var slots: [Int32]            // entry index, or -1
-    private var hashes: [UInt64] = []
-    private var keyOffsets: [Int32] = []
-    private var keyLengths: [Int32] = []
+    private var table: SequenceTable<UInt32>
     private var ids: [Int32] = []
-    private var keyPool: [UInt32] = []
     /// Direct ids for single-scalar keys in the BMP; -1 where absent.
     private var singles: [Int32]
-    private var mask: Int
-    private(set) var longestKey = 0
+
+    var longestKey: Int { table.longestKey }
 
     init(capacity: Int) {
-        var size = 16
-        while size < capacity * 2 { size <<= 1 }
-        slots = [Int32](repeating: -1, count: size)
-        mask = size - 1
+        table = SequenceTable(capacity: capacity)
         singles = [Int32](repeating: -1, count: ScalarTable.planeSize)
     }
 
-    @inline(__always)
-    static func hash<C: Collection>(_ key: C) -> UInt64 where C.Element == UInt32 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for value in key { h = (h ^ UInt64(value)) &* 0x0000_0100_0000_01B3 }
-        return h ^ (h >> 29)
-    }
-
+    /// Maps `key` to `id`; a key inserted again takes the new id, like a Python dict.
     mutating func insert(_ key: ArraySlice<UInt32>, id: Int32) {
-        longestKey = max(longestKey, key.count)
         if key.count == 1, key.first! < ScalarTable.planeSize { singles[Int(key.first!)] = id }
-        if ids.count * 2 >= slots.count { grow() }
-        let h = Self.hash(key)
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while slots[slot] >= 0 {
-            let entry = Int(slots[slot])
-            if hashes[entry] == h, keyPool[Int(keyOffsets[entry])..<Int(keyOffsets[entry] + keyLengths[entry])].elementsEqual(key) {
-                ids[entry] = id
-                return
-            }
-            slot = (slot + 1) & mask
+        key.withUnsafeBufferPointer { key in
+            let (entry, inserted) = table.insert(key, hash: SequenceTable.hash(key))
+            if inserted { ids.append(id) } else { ids[entry] = id }
         }
-        slots[slot] = Int32(ids.count)
-        hashes.append(h)
-        keyOffsets.append(Int32(keyPool.count))
-        keyLengths.append(Int32(key.count))
-        ids.append(id)
-        keyPool.append(contentsOf: key)
-    }
-
-    private mutating func grow() {
-        var bigger = [Int32](repeating: -1, count: slots.count * 2)
-        let biggerMask = bigger.count - 1
-        for entry in 0..<ids.count {
-            var slot = Int(truncatingIfNeeded: hashes[entry]) & biggerMask
-            while bigger[slot] >= 0 { slot = (slot + 1) & biggerMask }
-            bigger[slot] = Int32(entry)
-        }
-        slots = bigger
-        mask = biggerMask
     }
 
     func id(of key: ArraySlice<UInt32>) -> Int32? {
@@ -147,18 +108,6 @@ struct ScalarKeyTable: Sendable {
             let id = singles[Int(key[0])]
             return id >= 0 ? id : nil
         }
-        let h = Self.hash(key)
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let entry = Int(slots[slot])
-            if entry < 0 { return nil }
-            if hashes[entry] == h, keyLengths[entry] == key.count {
-                let offset = Int(keyOffsets[entry])
-                var equal = true
-                for i in 0..<key.count where keyPool[offset + i] != key[i] { equal = false; break }
-                if equal { return ids[entry] }
-            }
-            slot = (slot + 1) & mask
-        }
+        return table.find(key, hash: SequenceTable.hash(key)).map { ids[$0] }
     }
 }
