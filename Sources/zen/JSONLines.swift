@@ -37,7 +37,7 @@ func readJSONLines(_ path: String) throws -> [(number: Int, data: Data)] {
 /// Decodes one JSON line, turning decoding failures into messages that name the field.
 func decodeLine<T: Decodable>(_ type: T.Type, _ line: (number: Int, data: Data), path: String) throws -> T {
     do {
-        return try JSONDecoder().decode(type, from: line.data)
+        return try JSONDecoder().decode(type, from: replacingLoneSurrogateEscapes(line.data))
     } catch let error as DecodingError {
         let message: String
         switch error {
@@ -52,6 +52,45 @@ func decodeLine<T: Decodable>(_ type: T.Type, _ line: (number: Int, data: Data),
         }
         throw InputLineError(path: path, line: line.number, message: message)
     }
+}
+
+/// Python's `json` reads a lone surrogate escape (`"\ud800"`) into a string, and the reference
+/// tokenizer then drops it as a control character; Foundation refuses the whole line. Rewriting
+/// each lone surrogate to U+FFFD, which the tokenizer drops too, keeps such lines and their tokens.
+func replacingLoneSurrogateEscapes(_ json: Data) -> Data {
+    guard json.contains(UInt8(ascii: "\\")) else { return json }
+    let bytes = [UInt8](json)
+    func codeUnit(at index: Int) -> UInt16? {
+        guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
+              let text = String(bytes: bytes[(index + 2)..<(index + 6)], encoding: .ascii) else { return nil }
+        return UInt16(text, radix: 16)
+    }
+    func isHigh(_ unit: UInt16?) -> Bool { unit.map { (0xD800...0xDBFF).contains($0) } ?? false }
+    func isLow(_ unit: UInt16?) -> Bool { unit.map { (0xDC00...0xDFFF).contains($0) } ?? false }
+
+    var output: [UInt8] = []
+    var index = 0
+    var changed = false
+    while index < bytes.count {
+        guard bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count else {
+            output.append(bytes[index])
+            index += 1
+            continue
+        }
+        let unit = codeUnit(at: index)
+        if isHigh(unit), isLow(codeUnit(at: index + 6)) {
+            output.append(contentsOf: bytes[index..<(index + 12)])
+            index += 12
+        } else if isHigh(unit) || isLow(unit) {
+            output.append(contentsOf: Array(#"\ufffd"#.utf8))
+            index += 6
+            changed = true
+        } else {
+            output.append(contentsOf: bytes[index...(index + 1)])   // any other escape, kept whole
+            index += 2
+        }
+    }
+    return changed ? Data(output) : json
 }
 
 /// Any JSON value, for fields such as `id` that are copied from input to output untouched.

@@ -79,6 +79,21 @@ import Testing
         #expect(unlisted.contains("pass --labels"), "\(unlisted)")
     }
 
+    @Test func loneSurrogateEscapesAreDroppedLikeTheReferenceDoes() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("in.jsonl").path
+        let output = directory.appendingPathComponent("out.jsonl").path
+        // What Python's json.dumps writes for "a\ud800b 😀 \\ud800 \udc00": two lone surrogates,
+        // a pair, and an escaped backslash before "ud800", which is text.
+        try #"{"text": "a\ud800b \ud83d\ude00 \\ud800 \udc00"}"#.write(toFile: input, atomically: true, encoding: .utf8)
+        let run = try CLI.zen(["features", "--model", CLI.fixtures, "--task", "sequence", "--max-seq-length", "32",
+                               "--input", input, "--output", output])
+        #expect(run.status == 0, "\(run.stderr)")
+        let tokens = try CLI.jsonLines(output).first?["tokens"] as? [String]
+        #expect(tokens == ["[CLS]", "ab", "[UNK]", "\\", "u", "##d", "##800", "[SEP]"])
+    }
+
     @Test func emptyTextAndIdsAreFine() throws {
         let outputs = try CLI.features(task: "sequence", maxSeqLength: 16,
                                        inputs: [["text": "", "id": 7], ["text": "你好", "id": "b"]])
