@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "ZenText", targets: ["ZenText"]),
         .library(name: "ZenTensor", targets: ["ZenTensor"]),
+        .library(name: "ZenModel", targets: ["ZenModel"]),
         .executable(name: "zen", targets: ["zen"]),
     ],
     dependencies: [
@@ -24,15 +25,18 @@ let package = Package(
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "ZenText"),
+        .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText"]),
         .executableTarget(
             name: "zen",
             dependencies: [
                 "ZenText",
+                "ZenModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ZenTensorTests", dependencies: ["ZenTensor"]),
         .testTarget(name: "ZenTextTests", dependencies: ["ZenText"]),
+        .testTarget(name: "ZenModelTests", dependencies: ["ZenModel"]),
         .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
     ],
     swiftLanguageModes: [.v6]

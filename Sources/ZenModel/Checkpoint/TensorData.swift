@@ -1,0 +1,104 @@
+import Foundation
+
+/// Element types a checkpoint may store.
+public enum DType: String, Sendable, CaseIterable {
+    case float32 = "F32", float16 = "F16", bfloat16 = "BF16", int64 = "I64"
+
+    public var byteCount: Int {
+        switch self {
+        case .float32: return 4
+        case .float16, .bfloat16: return 2
+        case .int64: return 8
+        }
+    }
+}
+
+/// A read-only file mapped into memory; tensors read from it point into the mapping and keep it alive.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let bytes: UnsafeRawBufferPointer
+
+    public init(path: String) throws(CheckpointError) {
+        self.path = path
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+        let size = Int(status.st_size)
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+}
+
+/// One tensor as a checkpoint stores it: a dtype, a shape and its contiguous little-endian bytes,
+/// which usually lie inside a `MappedFile` (kept alive by `owner`).
+public struct TensorData: @unchecked Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    public let bytes: UnsafeRawBufferPointer
+    public let owner: AnyObject
+
+    public init(dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        precondition(bytes.count == shape.reduce(1, *) * dtype.byteCount, "tensor bytes do not match its shape")
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+        self.owner = owner
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    /// The values as float32: float16 and bfloat16 widened exactly, int64 converted.
+    public func floats() -> [Float] {
+        let count = elementCount
+        switch dtype {
+        case .float32:
+            return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 { memcpy(buffer.baseAddress!, bytes.baseAddress!, count * 4) }
+                initialized = count
+            }
+        case .float16:
+            return (0..<count).map { Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
+        case .bfloat16:
+            return (0..<count).map { Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) << 16) }
+        case .int64:
+            return (0..<count).map { Float(bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+        }
+    }
+}
+
+/// What can be wrong with a checkpoint, naming the file and, where there is one, the tensor.
+public enum CheckpointError: Error, Equatable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case corrupt(path: String, reason: String)
+    case unsupported(path: String, reason: String)
+    case missingTensor(name: String, path: String)
+    case shapeMismatch(name: String, expected: [Int], found: [Int], path: String)
+    case invalidConfig(path: String, reason: String)
+    case noWeights(directory: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "cannot read \(path): \(reason)"
+        case .corrupt(let path, let reason): return "\(path) is not a valid checkpoint: \(reason)"
+        case .unsupported(let path, let reason): return "\(path): \(reason) is not supported"
+        case .missingTensor(let name, let path): return "\(path) has no tensor \(name)"
+        case .shapeMismatch(let name, let expected, let found, let path):
+            return "\(path): tensor \(name) has shape \(found), but config.json needs \(expected)"
+        case .invalidConfig(let path, let reason): return "\(path): \(reason)"
+        case .noWeights(let directory): return "\(directory) has neither model.safetensors nor pytorch_model.bin"
+        }
+    }
+}
