@@ -1,41 +1,117 @@
+import Foundation
+
 /// A dense, row-major float32 array with a shape.
 ///
-/// The tensor core is deliberately small: a value type over contiguous storage, with the
-/// operations the model needs expressed as BLAS calls or tight loops. Views and broadcasting are
-/// left out on purpose; layers index the storage directly where that is clearer.
-public struct Tensor: Sendable, Equatable {
+/// Storage is shared between copies and copied on write. It is either memory the tensor owns or
+/// memory it borrows read-only from an owner that outlives it, such as a memory-mapped checkpoint:
+/// float32 weights are used in place, never copied. Writing to a borrowing tensor first copies it.
+public struct Tensor: @unchecked Sendable {
     public private(set) var shape: [Int]
-    public var scalars: [Float]
+    @usableFromInline var storage: TensorStorage
 
     public init(shape: [Int], scalars: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
         precondition(shape.reduce(1, *) == scalars.count,
                      "Tensor: \(scalars.count) scalars do not fill shape \(shape)")
         self.shape = shape
-        self.scalars = scalars
+        storage = TensorStorage(count: scalars.count)
+        scalars.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { storage.base.update(from: base, count: source.count) }
+        }
     }
 
     public init(zeros shape: [Int]) {
-        self.init(shape: shape, scalars: [Float](repeating: 0, count: shape.reduce(1, *)))
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        self.shape = shape
+        storage = TensorStorage(count: shape.reduce(1, *))
+        storage.base.initialize(repeating: 0, count: storage.count)
+    }
+
+    /// A tensor over `count(shape)` floats at `pointer`, which `owner` keeps valid and unchanged.
+    public init(shape: [Int], borrowing pointer: UnsafePointer<Float>, owner: AnyObject) {
+        self.shape = shape
+        storage = TensorStorage(borrowing: pointer, count: shape.reduce(1, *), owner: owner)
     }
 
     public var rank: Int { shape.count }
-    public var count: Int { scalars.count }
+    public var count: Int { storage.count }
+    /// Whether the scalars live in memory that the tensor borrows (e.g. a mapped checkpoint).
+    public var isBorrowed: Bool { storage.owner != nil }
+
+    public var scalars: [Float] { withUnsafeBufferPointer { Array($0) } }
+
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage.base, count: storage.count))
+    }
+
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        if !isKnownUniquelyReferenced(&storage) || storage.owner != nil { storage = storage.copy() }
+        return try body(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
+    }
 
     /// The same scalars under another shape of the same size.
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        Tensor(shape: newShape, scalars: scalars)
+        precondition(newShape.reduce(1, *) == count, "reshape: \(shape) to \(newShape) changes the size")
+        var result = self
+        result.shape = newShape
+        return result
     }
 
     public subscript(row: Int, column: Int) -> Float {
         get {
             precondition(rank == 2, "Tensor: 2-D subscript on shape \(shape)")
-            return scalars[row * shape[1] + column]
+            return withUnsafeBufferPointer { $0[row * shape[1] + column] }
         }
         set {
             precondition(rank == 2, "Tensor: 2-D subscript on shape \(shape)")
-            scalars[row * shape[1] + column] = newValue
+            let index = row * shape[1] + column
+            withUnsafeMutableBufferPointer { $0[index] = newValue }
         }
+    }
+
+    /// Row `index` of a rank-2 tensor.
+    public func row(_ index: Int) -> [Float] {
+        precondition(rank == 2 && index < shape[0], "row \(index) of shape \(shape)")
+        return withUnsafeBufferPointer { Array($0[(index * shape[1])..<((index + 1) * shape[1])]) }
+    }
+}
+
+extension Tensor: Equatable {
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        lhs.shape == rhs.shape && lhs.withUnsafeBufferPointer { a in rhs.withUnsafeBufferPointer { b in a.elementsEqual(b) } }
+    }
+}
+
+/// Owned or borrowed float storage; see `Tensor`.
+@usableFromInline
+final class TensorStorage {
+    @usableFromInline let base: UnsafeMutablePointer<Float>
+    @usableFromInline let count: Int
+    /// The owner of borrowed memory; nil when this storage allocated `base` itself.
+    @usableFromInline let owner: AnyObject?
+
+    init(count: Int) {
+        base = .allocate(capacity: max(count, 1))
+        self.count = count
+        owner = nil
+    }
+
+    init(borrowing pointer: UnsafePointer<Float>, count: Int, owner: AnyObject) {
+        base = UnsafeMutablePointer(mutating: pointer)
+        self.count = count
+        self.owner = owner
+    }
+
+    @usableFromInline func copy() -> TensorStorage {
+        let copy = TensorStorage(count: count)
+        copy.base.initialize(from: base, count: count)
+        return copy
+    }
+
+    deinit {
+        if owner == nil { base.deallocate() }
     }
 }
 
@@ -48,14 +124,13 @@ extension Tensor {
         let (k2, n) = transposeOther ? (other.shape[1], other.shape[0]) : (other.shape[0], other.shape[1])
         precondition(k == k2, "matmul: inner dimensions differ (\(shape) x \(other.shape))")
         var result = Tensor(zeros: [m, n])
-        scalars.withUnsafeBufferPointer { a in
-            other.scalars.withUnsafeBufferPointer { b in
-                result.scalars.withUnsafeMutableBufferPointer { c in
-                    guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress else { return }
+        withUnsafeBufferPointer { a in
+            other.withUnsafeBufferPointer { b in
+                result.withUnsafeMutableBufferPointer { c in
                     BLAS.sgemm(transposeA: transposeSelf, transposeB: transposeOther,
                                m: m, n: n, k: k,
-                               a: a, lda: shape[1], b: b, ldb: other.shape[1],
-                               c: c, ldc: n)
+                               a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
+                               c: c.baseAddress!, ldc: n)
                 }
             }
         }

@@ -6,8 +6,6 @@ enum Task: String, ExpressibleByArgument, CaseIterable {
     case sequence, token
 }
 
-extension NgramWeighting: ExpressibleByArgument {}
-
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
@@ -25,58 +23,25 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "sequence (classification, pairs) or token (NER, segmentation).")
     var task: Task
 
-    @Option(help: "Maximum tokens per input, [CLS] and [SEP] included (3...4096).")
-    var maxSeqLength: Int
-
-    @Option(help: "Fusion matrix weighting: frequency, reference-sequence or reference-token.")
-    var weighting: NgramWeighting = .frequency
-
     @Option(help: "Ordered label list for token tasks, comma separated; ids start at 1. [CLS] and [SEP] are appended when absent.")
     var labels: String?
 
-    @Option(help: "Input JSON Lines file.")
-    var input: String
-
-    @Option(help: "Output JSON Lines file.")
-    var output: String
+    @OptionGroup var lines: LinesOptions
 
     func validate() throws {
-        guard FeatureBuilder.maxSeqLengthRange.contains(maxSeqLength) else {
-            throw ValidationError(TextError.invalidMaxSeqLength(maxSeqLength).description)
-        }
-        if weighting == .referenceToken, task != .token {
-            throw ValidationError(TextError.weightingNeedsTokenTask(weighting).description)
-        }
+        try lines.requireTokenTask(task == .token)
     }
 
     func run() throws {
-        let builder = try FeatureBuilder(directory: model, maxSeqLength: maxSeqLength, weighting: weighting)
+        let builder = try FeatureBuilder(directory: model, maxSeqLength: lines.maxSeqLength, weighting: lines.weighting)
         let labelSet = labels.map { LabelSet($0.split(separator: ",").map(String.init)) }
-        let lines = try readJSONLines(input)
-        let (task, inputPath) = (task, input)
-        let outputs = try concurrentMap(lines) { line -> String in
-            do {
-                return try Self.featuresLine(for: line, task: task, inputPath: inputPath, builder: builder, labelSet: labelSet)
-            } catch let error as TextError {
-                throw InputLineError(path: inputPath, line: line.number, message: error.description)
-            }
+        let (task, inputPath) = (task, lines.input)
+        try lines.transformLines(parallel: true) { line in
+            try Self.featuresLine(for: line, task: task, inputPath: inputPath, builder: builder, labelSet: labelSet)
         }
-        try writeAtomically(outputs, to: output)
     }
 
-    private struct SequenceInput: Decodable {
-        var text: String
-        var text_pair: String?
-        var id: JSONValue?
-    }
-
-    private struct TokenInput: Decodable {
-        var chars: [String]
-        var labels: [String]?
-        var id: JSONValue?
-    }
-
-    private static func featuresLine(for line: (number: Int, data: Data), task: Task, inputPath: String,
+    private static func featuresLine(for line: JSONLine, task: Task, inputPath: String,
                                      builder: FeatureBuilder, labelSet: LabelSet?) throws -> String {
         var object = JSONObjectBuilder()
         let features: InputFeatures

@@ -15,8 +15,11 @@ struct InputLineError: Error, CustomStringConvertible {
     var description: String { "\(path) line \(line): \(message)" }
 }
 
-/// The non-blank lines of a JSON Lines file, each checked to be UTF-8, with 1-based line numbers.
-func readJSONLines(_ path: String) throws -> [(number: Int, data: Data)] {
+/// One line of a JSON Lines file and its 1-based number.
+typealias JSONLine = (number: Int, data: Data)
+
+/// The non-blank lines of a JSON Lines file, each checked to be UTF-8.
+func readJSONLines(_ path: String) throws -> [JSONLine] {
     let bytes: Data
     do {
         bytes = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -35,7 +38,7 @@ func readJSONLines(_ path: String) throws -> [(number: Int, data: Data)] {
 }
 
 /// Decodes one JSON line, turning decoding failures into messages that name the field.
-func decodeLine<T: Decodable>(_ type: T.Type, _ line: (number: Int, data: Data), path: String) throws -> T {
+func decodeLine<T: Decodable>(_ type: T.Type, _ line: JSONLine, path: String) throws -> T {
     do {
         return try JSONDecoder().decode(type, from: replacingLoneSurrogateEscapes(line.data))
     } catch let error as DecodingError {
@@ -159,8 +162,15 @@ struct JSONObjectBuilder {
     mutating func add(_ name: String, _ values: [Int32]) { add(name, raw: "[" + values.map(String.init).joined(separator: ",") + "]") }
     mutating func add(_ name: String, _ values: [Int64]) { add(name, raw: "[" + values.map(String.init).joined(separator: ",") + "]") }
     mutating func add(_ name: String, _ values: [String]) { add(name, raw: "[" + values.map(jsonString).joined(separator: ",") + "]") }
+    mutating func add(_ name: String, _ values: [Float]) { add(name, raw: jsonArray(values)) }
+    mutating func add(_ name: String, _ rows: [[Float]]) { add(name, raw: "[" + rows.map(jsonArray).joined(separator: ",") + "]") }
 
     var json: String { "{" + fields.joined(separator: ",") + "}" }
+}
+
+/// Floats as JSON numbers: the shortest text that reads back as the same float.
+func jsonArray(_ values: [Float]) -> String {
+    "[" + values.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
 }
 
 /// Writes `lines` to `path` all at once: into a temporary file beside it, renamed over `path`

@@ -5,6 +5,7 @@ struct Zen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zen",
         abstract: "ZEN 2.0 (Chinese BERT enhanced by an n-gram encoder), natively.",
-        subcommands: [FeaturesCommand.self, TokenizeCommand.self, BenchTextCommand.self]
+        subcommands: [FeaturesCommand.self, TokenizeCommand.self, EmbedCommand.self, PredictCommand.self,
+                      FillMaskCommand.self, ConvertCommand.self, BenchTextCommand.self]
     )
 }

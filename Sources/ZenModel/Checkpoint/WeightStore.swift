@@ -1,0 +1,61 @@
+import Foundation
+import ZenTensor
+
+/// The tensors of a checkpoint under canonical names, checked against the config as they are taken.
+///
+/// Canonical names are the reference's without the `bert.` prefix of the encoder
+/// (`embeddings.word_embeddings.weight`, `encoder.layer.0.…`) and with LayerNorm parameters named
+/// `weight`/`bias`; heads keep their names (`classifier.weight`, `cls.predictions.bias`). So a
+/// bare encoder, a model with heads, and the old `gamma`/`beta` naming all load the same way.
+public struct WeightStore: @unchecked Sendable {
+    public let path: String
+    private var tensors: [String: TensorData] = [:]
+
+    /// Reads `model.safetensors` from `directory` if present, else `pytorch_model.bin`.
+    public init(directory: String) throws(CheckpointError) {
+        let safetensors = directory + "/model.safetensors"
+        let torch = directory + "/pytorch_model.bin"
+        if FileManager.default.fileExists(atPath: safetensors) {
+            try self.init(path: safetensors, tensors: SafeTensors.read(safetensors))
+        } else if FileManager.default.fileExists(atPath: torch) {
+            try self.init(path: torch, tensors: TorchCheckpoint.read(torch))
+        } else {
+            throw .noWeights(directory: directory)
+        }
+    }
+
+    /// Reads a `.safetensors` file, or any other file as a `torch.save` checkpoint.
+    public init(file path: String) throws(CheckpointError) {
+        try self.init(path: path, tensors: path.hasSuffix(".safetensors") ? SafeTensors.read(path) : TorchCheckpoint.read(path))
+    }
+
+    init(path: String, tensors raw: [String: TensorData]) {
+        self.path = path
+        for (name, data) in raw { tensors[Self.canonicalName(name)] = data }
+    }
+
+    static func canonicalName(_ name: String) -> String {
+        var name = name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name
+        if name.hasSuffix("LayerNorm.gamma") { name = String(name.dropLast(5)) + "weight" }
+        if name.hasSuffix("LayerNorm.beta") { name = String(name.dropLast(4)) + "bias" }
+        return name
+    }
+
+    /// Every tensor under its canonical name.
+    public var names: [String] { tensors.keys.sorted() }
+
+    public func contains(_ name: String) -> Bool { tensors[name] != nil }
+
+    public func data(_ name: String) -> TensorData? { tensors[name] }
+
+    /// The tensor `name`, which must have `shape`: float32 used in place, other types converted.
+    public func tensor(_ name: String, shape: [Int]) throws(CheckpointError) -> Tensor {
+        guard let data = tensors[name] else { throw .missingTensor(name: name, path: path) }
+        guard data.shape == shape else { throw .shapeMismatch(name: name, expected: shape, found: data.shape, path: path) }
+        if data.dtype == .float32, let base = data.bytes.baseAddress,
+           Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            return Tensor(shape: shape, borrowing: base.assumingMemoryBound(to: Float.self), owner: data.owner)
+        }
+        return Tensor(shape: shape, scalars: data.floats())
+    }
+}

@@ -1,0 +1,87 @@
+import ZenTensor
+import ZenText
+
+/// `LN(table[ids] + typeTable[types])`: the character embeddings, and the n-gram embeddings
+/// (whose type is always 0 in the reference pipelines). There are no absolute positions.
+struct Embeddings: Sendable {
+    let table: Tensor
+    let typeTable: Tensor
+    let norm: LayerNorm
+
+    init(_ store: WeightStore, _ prefix: String, entries: Int, config: ZenConfig) throws(CheckpointError) {
+        table = try store.tensor(prefix + ".word_embeddings.weight", shape: [entries, config.hiddenSize])
+        typeTable = try store.tensor(prefix + ".token_type_embeddings.weight", shape: [config.typeVocabSize, config.hiddenSize])
+        norm = try LayerNorm(store, prefix + ".LayerNorm", width: config.hiddenSize, eps: config.layerNormEps)
+    }
+
+    func callAsFunction(_ ids: [Int32], types: [Int32]) -> Tensor {
+        norm(gather(table, rows: ids) + gather(typeTable, rows: types))
+    }
+}
+
+/// What the encoder computes for one input.
+public struct EncoderOutput: Sendable {
+    /// `[T, H]`: the character states after the last layer and its n-gram fusion.
+    public var sequence: Tensor
+    /// `[H]`: `tanh(W_p · X[0] + b_p)`.
+    public var pooled: [Float]
+    /// `[T, H]` after each character layer (with its fusion), when asked for.
+    public var layers: [Tensor]
+}
+
+/// The ZEN 2.0 encoder: character layers, n-gram layers, and the fusion `X += M · G` after every
+/// character layer; once the n-gram layers run out, the last n-gram states keep being added.
+struct ZenEncoder: Sendable {
+    let config: ZenConfig
+    let embeddings: Embeddings
+    let ngramEmbeddings: Embeddings
+    let layers: [TransformerLayer]
+    let ngramLayers: [TransformerLayer]
+    let pooler: Linear?
+
+    init(_ store: WeightStore, config: ZenConfig) throws(CheckpointError) {
+        self.config = config
+        embeddings = try Embeddings(store, "embeddings", entries: config.vocabSize, config: config)
+        ngramEmbeddings = try Embeddings(store, "word_embeddings", entries: config.wordSize, config: config)
+        layers = try (0..<config.numHiddenLayers).map { i throws(CheckpointError) in
+            try TransformerLayer(store, "encoder.layer.\(i)", config: config)
+        }
+        ngramLayers = try (0..<config.numHiddenWordLayers).map { i throws(CheckpointError) in
+            try TransformerLayer(store, "encoder.word_layers.\(i)", config: config)
+        }
+        pooler = store.contains("pooler.dense.weight")
+            ? try Linear(store, "pooler.dense", inputs: config.hiddenSize, outputs: config.hiddenSize) : nil
+    }
+
+    func callAsFunction(_ features: InputFeatures, keepLayers: Bool = false) -> EncoderOutput {
+        var x = embeddings(features.inputIds, types: features.segmentIds)
+        var g = ngramEmbeddings(features.paddedNgramIds, types: [Int32](repeating: 0, count: features.fusionMatrix.columnCount))
+        var states: [Tensor] = []
+        for (index, layer) in layers.enumerated() {
+            x = layer(x)
+            if index < ngramLayers.count { g = ngramLayers[index](g) }
+            fuse(&x, features.fusionMatrix, g)
+            if keepLayers { states.append(x) }
+        }
+        var pooled: [Float] = []
+        if let pooler {
+            pooled = tanh(pooler(Tensor(shape: [1, config.hiddenSize], scalars: x.row(0)))).scalars
+        }
+        return EncoderOutput(sequence: x, pooled: pooled, layers: states)
+    }
+
+    /// `X += M · G` over the real rows, with `M` sparse.
+    private func fuse(_ x: inout Tensor, _ matrix: FusionMatrix, _ g: Tensor) {
+        let width = config.hiddenSize
+        let rows = x.shape[0]
+        g.withUnsafeBufferPointer { g in
+            x.withUnsafeMutableBufferPointer { x in
+                for entry in matrix.entries where Int(entry.row) < rows {
+                    let target = x.baseAddress! + Int(entry.row) * width
+                    let source = g.baseAddress! + Int(entry.column) * width
+                    for i in 0..<width { target[i] += entry.value * source[i] }
+                }
+            }
+        }
+    }
+}

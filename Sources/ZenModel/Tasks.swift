@@ -1,0 +1,179 @@
+import Foundation
+import ZenTensor
+import ZenText
+
+/// The result of classifying one text (or pair).
+public struct Classification: Sendable {
+    public var labelIndex: Int
+    /// `id2label`'s name for the class, if the checkpoint has one.
+    public var label: String?
+    public var logits: [Float]
+    /// Softmax of the logits.
+    public var probabilities: [Float]
+}
+
+/// An entity read from BIO/BIOES tags; offsets index the input characters, `end` exclusive.
+public struct Entity: Sendable, Equatable {
+    public var type: String
+    public var start: Int
+    public var end: Int
+    public var text: String
+}
+
+/// Token classification of one character sequence.
+public struct TaggedSequence: Sendable {
+    public var tokens: [String]
+    /// One label per input character. Characters that make no token (spaces), and characters cut
+    /// off by `maxSeqLength` (as the reference cuts them), are "O".
+    public var labels: [String]
+    /// How many leading characters fit in `maxSeqLength`; `labels` past them are not predictions.
+    public var labeledCount: Int
+    public var entities: [Entity]
+    /// `[T, labels]` for every real token including `[CLS]` and `[SEP]`.
+    public var logits: [[Float]]
+}
+
+/// Predictions at one `[MASK]`.
+public struct MaskPrediction: Sendable {
+    public var logits: [Float]
+    /// The best tokens, most likely first, with their softmax probabilities.
+    public var candidates: [(token: String, probability: Float)]
+}
+
+extension ZenModel {
+    /// Classifies texts, or text pairs when `pairs` is given (one per text).
+    public func classify(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
+                         weighting: NgramWeighting = .frequency) throws -> [Classification] {
+        let classifier = try requireClassifier("sequence classification")
+        let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
+        return try texts.indices.map { index in
+            let features = try builder.sequenceFeatures(text: texts[index], pair: pairs?[index] ?? nil)
+            let pooled = try encode(features).pooled
+            let logits = classifier(Tensor(shape: [1, config.hiddenSize], scalars: pooled)).scalars
+            let best = logits.indices.max { logits[$0] < logits[$1] } ?? 0
+            return Classification(labelIndex: best, label: labelName(best), logits: logits, probabilities: softmax(logits))
+        }
+    }
+
+    /// Tags each character of `chars` (a list of one-character strings, or of words).
+    public func tag(chars: [String], maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency) throws -> TaggedSequence {
+        let classifier = try requireClassifier("token classification")
+        let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
+        let features = try builder.tokenFeatures(words: chars)
+        // Where does each character's first token sit? Characters without tokens, or past the
+        // last word that fits, have none.
+        var firstToken: [Int?] = []
+        var position = 1
+        for char in chars {
+            let count = tokenizer.encode(char).count
+            guard position + count < features.inputIds.count else { break }
+            firstToken.append(count > 0 ? position : nil)
+            position += count
+        }
+        let labeledCount = firstToken.count
+        firstToken += [Int?](repeating: nil, count: chars.count - labeledCount)
+        let output = try encode(features)
+        let logits = classifier(output.sequence)
+        let rows = (0..<logits.shape[0]).map { logits.row($0) }
+        let labels = firstToken.map { token -> String in
+            guard let token else { return "O" }
+            let best = rows[token].indices.max { rows[token][$0] < rows[token][$1] } ?? 0
+            return labelName(best) ?? String(best)
+        }
+        return TaggedSequence(tokens: features.inputIds.map(vocabulary.token(of:)), labels: labels, labeledCount: labeledCount,
+                              entities: Entity.read(labels: labels, chars: chars), logits: rows)
+    }
+
+    /// Tags each Unicode scalar of `text`.
+    public func tag(text: String, maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency) throws -> TaggedSequence {
+        try tag(chars: text.unicodeScalars.map { String($0) }, maxSeqLength: maxSeqLength, weighting: weighting)
+    }
+
+    /// Encoder outputs of texts (or pairs): pooled and per-token states.
+    public func embed(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
+                      weighting: NgramWeighting = .frequency) throws -> [EncoderOutput] {
+        let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
+        return try texts.indices.map { index in
+            try encode(builder.sequenceFeatures(text: texts[index], pair: pairs?[index] ?? nil))
+        }
+    }
+
+    /// Vocabulary logits at every `[MASK]` of `text` (and of `pair`), and the next-sentence logits.
+    /// `[MASK]` counts only as a whole word, as in the reference: "很[MASK]，" has one, "[MASK][MASK]" none.
+    public func fillMask(_ text: String, pair: String? = nil, topK: Int = 5, maxSeqLength: Int = 128,
+                         weighting: NgramWeighting = .frequency) throws -> (masks: [MaskPrediction], nextSentence: [Float]?) {
+        guard let head = heads.maskedLM else {
+            throw ModelError.missingHead(task: "masked language model", tensor: "cls.predictions.bias")
+        }
+        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting).sequenceFeatures(text: text, pair: pair)
+        let maskId = vocabulary.id(of: "[MASK]")
+        let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
+        let output = try encode(features)
+        let logits = positions.isEmpty ? Tensor(zeros: [0, config.vocabSize])
+            : head(Tensor(shape: [positions.count, config.hiddenSize], scalars: positions.flatMap { output.sequence.row($0) }))
+        let masks = (0..<positions.count).map { index -> MaskPrediction in
+            let row = logits.row(index)
+            let probabilities = softmax(row)
+            let best = row.indices.sorted { row[$0] > row[$1] }.prefix(topK)
+            return MaskPrediction(logits: row, candidates: best.map { (vocabulary.token(of: Int32($0)), probabilities[$0]) })
+        }
+        let nextSentence = heads.nextSentence.map { $0(Tensor(shape: [1, config.hiddenSize], scalars: output.pooled)).scalars }
+        return (masks, nextSentence)
+    }
+}
+
+extension ZenModel {
+    /// Start and end logits of span extraction (e.g. question `text`, passage `pair`) over every
+    /// real token including `[CLS]` and `[SEP]`.
+    public func spanLogits(_ text: String, pair: String? = nil, maxSeqLength: Int = 512,
+                           weighting: NgramWeighting = .frequency) throws -> (tokens: [String], start: [Float], end: [Float]) {
+        guard let head = heads.span else { throw ModelError.missingHead(task: "span extraction", tensor: "qa_outputs.weight") }
+        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting).sequenceFeatures(text: text, pair: pair)
+        let logits = head(try encode(features).sequence)
+        let rows = (0..<logits.shape[0]).map { logits.row($0) }
+        return (features.inputIds.map(vocabulary.token(of:)), rows.map { $0[0] }, rows.map { $0[1] })
+    }
+}
+
+func softmax(_ logits: [Float]) -> [Float] {
+    var values = logits
+    values.withUnsafeMutableBufferPointer { softmaxRowsInPlace($0.baseAddress!, rows: 1, columns: $0.count) }
+    return values
+}
+
+extension Entity {
+    /// Entities of a BIO, BIOES or BMES tag sequence: `B-X` opens, `I-X`/`M-X` continue, `E-X`
+    /// closes, `S-X` is a single; any other tag, or an `I-` of another type, ends the entity.
+    public static func read(labels: [String], chars: [String]) -> [Entity] {
+        var entities: [Entity] = []
+        var open: (type: String, start: Int)?
+        func close(at end: Int) {
+            if let current = open {
+                entities.append(Entity(type: current.type, start: current.start, end: end, text: chars[current.start..<end].joined()))
+            }
+            open = nil
+        }
+        for (index, label) in labels.enumerated() {
+            let parts = label.split(separator: "-", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { close(at: index); continue }
+            let (tag, type) = (parts[0], parts[1])
+            switch tag {
+            case "B":
+                close(at: index)
+                open = (type, index)
+            case "I", "M":
+                if open?.type != type { close(at: index) }
+            case "E":
+                if open?.type == type { close(at: index + 1) } else { close(at: index) }
+            case "S":
+                close(at: index)
+                open = (type, index)
+                close(at: index + 1)
+            default:
+                close(at: index)
+            }
+        }
+        close(at: labels.count)
+        return entities
+    }
+}

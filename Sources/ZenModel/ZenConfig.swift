@@ -1,0 +1,93 @@
+import Foundation
+
+/// `config.json` of a ZEN 2.0 checkpoint (spec section 1). Unknown keys are ignored.
+public struct ZenConfig: Sendable, Equatable {
+    public var hiddenSize: Int
+    public var numHiddenLayers: Int
+    public var numHiddenWordLayers: Int
+    public var numAttentionHeads: Int
+    public var intermediateSize: Int
+    public var hiddenAct: String
+    public var hiddenDropoutProb: Double
+    public var attentionProbsDropoutProb: Double
+    public var layerNormEps: Float
+    public var typeVocabSize: Int
+    public var vocabSize: Int
+    public var wordSize: Int
+    public var initializerRange: Double
+    public var numLabels: Int?
+    /// Label names by class index, when the checkpoint has them.
+    public var id2label: [Int: String]?
+
+    public var headSize: Int { hiddenSize / numAttentionHeads }
+
+    public init(contentsOf path: String) throws(CheckpointError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw .invalidConfig(path: path, reason: "not a JSON object")
+        }
+        try self.init(json: object, path: path)
+    }
+
+    init(json: [String: Any], path: String) throws(CheckpointError) {
+        func invalid(_ reason: String) -> CheckpointError { .invalidConfig(path: path, reason: reason) }
+        func integer(_ key: String, default value: Int? = nil) throws(CheckpointError) -> Int {
+            guard let raw = json[key] else {
+                guard let value else { throw invalid("\(key) is missing") }
+                return value
+            }
+            guard let number = raw as? NSNumber, number.doubleValue == number.doubleValue.rounded() else {
+                throw invalid("\(key) must be an integer")
+            }
+            return number.intValue
+        }
+        func number(_ key: String, default value: Double) throws(CheckpointError) -> Double {
+            guard let raw = json[key] else { return value }
+            guard let number = raw as? NSNumber else { throw invalid("\(key) must be a number") }
+            return number.doubleValue
+        }
+        hiddenSize = try integer("hidden_size")
+        numHiddenLayers = try integer("num_hidden_layers")
+        numHiddenWordLayers = try integer("num_hidden_word_layers")
+        numAttentionHeads = try integer("num_attention_heads")
+        intermediateSize = try integer("intermediate_size")
+        hiddenAct = json["hidden_act"] as? String ?? "gelu"
+        hiddenDropoutProb = try number("hidden_dropout_prob", default: 0.1)
+        attentionProbsDropoutProb = try number("attention_probs_dropout_prob", default: 0.1)
+        layerNormEps = Float(try number("layer_norm_eps", default: 1e-12))
+        typeVocabSize = try integer("type_vocab_size", default: 2)
+        vocabSize = try integer("vocab_size")
+        wordSize = try integer("word_size")
+        initializerRange = try number("initializer_range", default: 0.02)
+        numLabels = json["num_labels"] == nil ? nil : try integer("num_labels")
+        if let labels = json["id2label"] {
+            guard let labels = labels as? [String: Any] else { throw invalid("id2label must be an object") }
+            var names: [Int: String] = [:]
+            for (key, value) in labels {
+                guard let index = Int(key), let name = value as? String else { throw invalid("id2label entry \(key) is malformed") }
+                names[index] = name
+            }
+            id2label = names
+        }
+
+        for (key, value) in [("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),
+                             ("num_attention_heads", numAttentionHeads), ("intermediate_size", intermediateSize),
+                             ("type_vocab_size", typeVocabSize), ("vocab_size", vocabSize), ("word_size", wordSize)] where value <= 0 {
+            throw invalid("\(key) must be positive, not \(value)")
+        }
+        guard numHiddenWordLayers >= 0 else { throw invalid("num_hidden_word_layers must not be negative") }
+        guard hiddenSize % numAttentionHeads == 0 else {
+            throw invalid("num_attention_heads \(numAttentionHeads) does not divide hidden_size \(hiddenSize)")
+        }
+        guard headSize % 2 == 0, headSize >= 4 else {
+            throw invalid("the head size \(headSize) must be even and at least 4 for the relative sinusoid")
+        }
+        guard hiddenAct == "gelu" else { throw invalid("hidden_act \(hiddenAct) is not supported (only gelu)") }
+        if let numLabels, numLabels <= 0 { throw invalid("num_labels must be positive") }
+        if let id2label, let numLabels, id2label.keys.contains(where: { $0 < 0 || $0 >= numLabels }) {
+            throw invalid("id2label has an index outside 0..<num_labels")
+        }
+    }
+}

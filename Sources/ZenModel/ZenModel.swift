@@ -1,0 +1,65 @@
+import Foundation
+import ZenTensor
+import ZenText
+
+/// Problems of a request the loaded model cannot serve.
+public enum ModelError: Error, Equatable, CustomStringConvertible {
+    case tokenOutsideVocabulary(token: String, id: Int32, vocabSize: Int)
+    case ngramOutsideTable(id: Int32, wordSize: Int)
+    case missingHead(task: String, tensor: String)
+
+    public var description: String {
+        switch self {
+        case .tokenOutsideVocabulary(let token, let id, let vocabSize):
+            return "token \(token) (id \(id)) is outside the model's vocabulary (vocab_size \(vocabSize))"
+        case .ngramOutsideTable(let id, let wordSize):
+            return "n-gram id \(id) is outside the model's n-gram table (word_size \(wordSize)): ngram.txt does not belong to this checkpoint"
+        case .missingHead(let task, let tensor):
+            return "the checkpoint has no \(task) head (no tensor \(tensor))"
+        }
+    }
+}
+
+/// A ZEN 2.0 checkpoint directory, loaded once: `config.json`, `vocab.txt`, `ngram.txt` and the
+/// weights (`model.safetensors`, else `pytorch_model.bin`). Immutable and safe to share.
+public final class ZenModel: Sendable {
+    public let config: ZenConfig
+    public let tokenizer: BertTokenizer
+    public let ngrams: NgramDictionary
+    let encoder: ZenEncoder
+    let heads: Heads
+
+    public init(directory: String) throws {
+        config = try ZenConfig(contentsOf: directory + "/config.json")
+        tokenizer = try BertTokenizer(vocabularyAt: directory + "/vocab.txt")
+        ngrams = try NgramDictionary(contentsOf: directory + "/ngram.txt", tokenizer: tokenizer)
+        let store = try WeightStore(directory: directory)
+        encoder = try ZenEncoder(store, config: config)
+        heads = try Heads(store, config: config, wordEmbeddings: encoder.embeddings.table)
+    }
+
+    public var vocabulary: Vocabulary { tokenizer.vocabulary }
+
+    public func featureBuilder(maxSeqLength: Int, weighting: NgramWeighting = .frequency) throws -> FeatureBuilder {
+        try FeatureBuilder(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting)
+    }
+
+    /// Runs the encoder on one input's features.
+    public func encode(_ features: InputFeatures, keepLayers: Bool = false) throws -> EncoderOutput {
+        for id in features.inputIds where Int(id) >= config.vocabSize {
+            throw ModelError.tokenOutsideVocabulary(token: vocabulary.token(of: id), id: id, vocabSize: config.vocabSize)
+        }
+        for ngram in features.ngrams where Int(ngram.id) >= config.wordSize {
+            throw ModelError.ngramOutsideTable(id: ngram.id, wordSize: config.wordSize)
+        }
+        return encoder(features, keepLayers: keepLayers)
+    }
+
+    func requireClassifier(_ task: String) throws -> Linear {
+        guard let classifier = heads.classifier else { throw ModelError.missingHead(task: task, tensor: "classifier.weight") }
+        return classifier
+    }
+
+    /// The name of class `index`: `id2label` when the config has it.
+    public func labelName(_ index: Int) -> String? { config.id2label?[index] }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import ZenModel
+
+struct FillMaskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fill-mask",
+        abstract: "Show the most likely tokens at each [MASK] of a text."
+    )
+
+    @Option(help: "Checkpoint directory with a masked-LM head.")
+    var model: String
+
+    @Option(help: "Candidates to show per [MASK].")
+    var topK: Int = 5
+
+    @Option(help: "Maximum tokens, [CLS] and [SEP] included.")
+    var maxSeqLength: Int = 128
+
+    @Argument(help: "The text, with one or more [MASK].")
+    var text: String
+
+    func run() throws {
+        let model = try ZenModel(directory: model)
+        let result = try model.fillMask(text, topK: topK, maxSeqLength: maxSeqLength)
+        if result.masks.isEmpty {
+            throw CLIError("the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)")
+        }
+        for (index, mask) in result.masks.enumerated() {
+            print("[MASK] \(index + 1):")
+            for candidate in mask.candidates {
+                print("  " + candidate.token.padding(toLength: 12) + String(format: "%.4f", candidate.probability))
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import ZenModel
+import ZenTensor
+
+/// Checkpoints assembled from zen2-tiny-base's tensors: extra heads, missing and misshapen tensors.
+@Suite struct CheckpointVariantTests {
+    static let base = ModelFixtures.path("zen2-tiny-base")
+
+    /// A model directory with zen2-tiny-base's text files and `tensors` as its weights.
+    func directory(_ tensors: [(name: String, data: TensorData)]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("variant-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for file in ["config.json", "vocab.txt", "ngram.txt"] {
+            try FileManager.default.copyItem(atPath: Self.base + "/" + file, toPath: directory + "/" + file)
+        }
+        try SafeTensors.write(tensors, to: directory + "/model.safetensors")
+        return directory
+    }
+
+    func baseTensors() throws -> [(name: String, data: TensorData)] {
+        try SafeTensors.read(Self.base + "/model.safetensors").map { (name: $0.key, data: $0.value) }
+    }
+
+    func tensor(_ values: [Float], shape: [Int]) -> TensorData {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: values.count * 4, alignment: 4)
+        values.withUnsafeBytes { bytes.copyMemory(from: $0) }
+        return TensorData(dtype: .float32, shape: shape, bytes: UnsafeRawBufferPointer(bytes), owner: Deallocator(bytes))
+    }
+
+    final class Deallocator {
+        let bytes: UnsafeMutableRawBufferPointer
+        init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
+        deinit { bytes.deallocate() }
+    }
+
+    @Test func spanHeadIsALinearMapOfTheSequenceOutput() throws {
+        let hidden = 64
+        let weight = (0..<(2 * hidden)).map { Float($0 % 7) / 10 - 0.3 }
+        let path = try directory(try baseTensors() + [("qa_outputs.weight", tensor(weight, shape: [2, hidden])),
+                                                      ("qa_outputs.bias", tensor([0.5, -0.5], shape: [2]))])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try ZenModel(directory: path)
+        let spans = try model.spanLogits("北京是中国的首都", pair: "首都在哪里", maxSeqLength: 64)
+        let states = try model.encode(model.featureBuilder(maxSeqLength: 64).sequenceFeatures(text: "北京是中国的首都", pair: "首都在哪里")).sequence
+        #expect(spans.tokens.count == states.shape[0])
+        for row in 0..<states.shape[0] {
+            let x = states.row(row)
+            let start = zip(x, weight[..<hidden]).reduce(0.5) { $0 + $1.0 * $1.1 }
+            let end = zip(x, weight[hidden...]).reduce(-0.5) { $0 + $1.0 * $1.1 }
+            #expect(abs(spans.start[row] - start) < 1e-4 && abs(spans.end[row] - end) < 1e-4)
+        }
+    }
+
+    @Test func missingOrMisshapenTensorsAreNamed() throws {
+        let tensors = try baseTensors()
+        let name = "encoder.layer.1.attention.self.r_w_bias"
+        let missing = try directory(tensors.filter { $0.name != name })
+        defer { try? FileManager.default.removeItem(atPath: missing) }
+        #expect(throws: CheckpointError.missingTensor(name: name, path: missing + "/model.safetensors")) {
+            try ZenModel(directory: missing)
+        }
+        let misshapen = try directory(tensors.map { $0.name == name ? ($0.name, tensor([Float](repeating: 0, count: 64), shape: [64])) : $0 })
+        defer { try? FileManager.default.removeItem(atPath: misshapen) }
+        #expect(throws: CheckpointError.shapeMismatch(name: name, expected: [4, 16], found: [64], path: misshapen + "/model.safetensors")) {
+            try ZenModel(directory: misshapen)
+        }
+    }
+
+    @Test func float32WeightsAreUsedInPlace() throws {
+        let store = try WeightStore(directory: Self.base)
+        #expect(try store.tensor("encoder.layer.0.attention.self.query.weight", shape: [64, 64]).isBorrowed)
+    }
+
+    @Test func aDirectoryWithoutWeights() throws {
+        let path = try directory([])
+        try FileManager.default.removeItem(atPath: path + "/model.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: CheckpointError.noWeights(directory: path)) { try ZenModel(directory: path) }
+    }
+}

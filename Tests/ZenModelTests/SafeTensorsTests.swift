@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import ZenModel
+
+@Suite struct SafeTensorsTests {
+    /// A safetensors file from a header object and data bytes.
+    func file(header: String, data: [UInt8]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString).safetensors").path
+        var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) }
+        bytes += Array(header.utf8) + data
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func reason(_ header: String, data: [UInt8] = []) throws -> String {
+        let path = try file(header: header, data: data)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try SafeTensors.read(path)
+            return "read"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func readsAndConverts() throws {
+        let one = Array(withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian) { Array($0) })
+        let path = try file(header: #"{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}}"#,
+                            data: one + [0x80, 0x3F, 0x00, 0xC0])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tensors = try SafeTensors.read(path)
+        #expect(tensors["a"]?.floats() == [1.5])
+        #expect(tensors["b"]?.floats() == [1, -2])
+        #expect(tensors["b"]?.shape == [2])
+    }
+
+    @Test func validatesTheHeaderBeforeTrustingIt() throws {
+        #expect(try reason("{", data: []).contains("not a JSON object"))
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]).contains("do not fit"))
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0]).contains("do not fit"))
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0, 9]).contains("trailing bytes"))
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#,
+                           data: [UInt8](repeating: 0, count: 6)).contains("overlaps"))
+        #expect(try reason(#"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)).contains("dtype C64"))
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]).contains("malformed"))
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]).contains("do not fit"))
+    }
+
+    @Test func truncatedFiles() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("short-\(UUID().uuidString)").path
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: CheckpointError.corrupt(path: path, reason: "shorter than the 8-byte header length")) { try SafeTensors.read(path) }
+        var huge = withUnsafeBytes(of: UInt64(1 << 40).littleEndian) { Array($0) }
+        huge += [0, 0]
+        try Data(huge).write(to: URL(fileURLWithPath: path))
+        #expect(throws: CheckpointError.self) { try SafeTensors.read(path) }
+    }
+
+    @Test func writeThenReadRoundTrips() throws {
+        let source = try SafeTensors.read(ModelFixtures.path("zen2-tiny-ner") + "/model.safetensors")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rt-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafeTensors.write(source.map { (name: $0.key, data: $0.value) }, to: path)
+        // The fixture was written by Python's safetensors from the same tensors: the bytes agree.
+        #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: ModelFixtures.path("zen2-tiny-ner") + "/model.safetensors"))
+        let back = try SafeTensors.read(path)
+        #expect(Set(back.keys) == Set(source.keys))
+        for (name, data) in source { #expect(back[name]?.floats() == data.floats() && back[name]?.shape == data.shape) }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+@testable import ZenModel
+
+@Suite struct ZenConfigTests {
+    static var base: [String: Any] { [
+        "hidden_size": 64, "num_hidden_layers": 2, "num_hidden_word_layers": 1, "num_attention_heads": 4,
+        "intermediate_size": 128, "vocab_size": 100, "word_size": 10, "something_new": "ignored",
+    ] }
+
+    func config(_ changes: [String: Any] = [:], removing: String? = nil) throws(CheckpointError) -> ZenConfig {
+        var json = Self.base.merging(changes) { $1 }
+        if let removing { json[removing] = nil }
+        return try ZenConfig(json: json, path: "config.json")
+    }
+
+    @Test func defaultsAndUnknownKeys() throws {
+        let config = try config()
+        #expect(config.headSize == 16)
+        #expect(config.layerNormEps == 1e-12)
+        #expect(config.typeVocabSize == 2)
+        #expect(config.numLabels == nil && config.id2label == nil)
+    }
+
+    @Test func labels() throws {
+        let config = try config(["num_labels": 3, "id2label": ["0": "neg", "2": "pos"]])
+        #expect(config.id2label == [0: "neg", 2: "pos"])
+    }
+
+    @Test func invalidConfigsNameTheProblem() {
+        let cases: [([String: Any], String)] = [
+            (["num_attention_heads": 5], "does not divide"),
+            (["hidden_size": 0], "hidden_size must be positive"),
+            (["vocab_size": "many"], "vocab_size must be an integer"),
+            (["hidden_act": "relu"], "hidden_act relu"),
+            (["num_labels": 2, "id2label": ["5": "x"]], "outside 0..<num_labels"),
+            (["num_attention_heads": 32], "head size 2"),
+        ]
+        for (changes, message) in cases {
+            do {
+                _ = try config(changes)
+                Issue.record("accepted \(changes)")
+            } catch {
+                #expect(error.description.contains(message), "\(error)")
+            }
+        }
+    }
+
+    @Test func missingKey() {
+        do {
+            _ = try config(removing: "word_size")
+            Issue.record("accepted a config without word_size")
+        } catch {
+            #expect(error.description == "config.json: word_size is missing")
+        }
+    }
+}
