@@ -205,7 +205,8 @@ import Testing
     @Test func damagedFilesNeverCrash() {
         var stateDict = StateDict()
         stateDict.tensor("w", storage: "FloatStorage", key: "0", count: 2, shape: [2], strides: [1])
-        let archive = zipArchive([("a/data.pkl", stateDict.pickle(withMetadata: true)), ("a/data/0", bytes(of: [Float(1), 2]))], zip64: true)
+        let archive = zipArchive([("a/data.pkl", stateDict.pickle(withMetadata: true)), ("a/data/0", bytes(of: [Float(1), 2]))],
+                                 zip64: true)
         for original in [legacyFromTorch, archive] {
             for index in original.indices {
                 for flip: UInt8 in [0x01, 0x80, 0xFF] {

@@ -23,14 +23,15 @@ public enum TorchCheckpoint {
         throw .corrupt(path: path, reason: "neither a zip archive nor a pickle")
     }
 
-    private static func readZip(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, path: String) throws(CheckpointError) -> [String: TensorData] {
+    private static func readZip(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, path: String)
+        throws(CheckpointError) -> [String: TensorData] {
         let archive = try ZipArchive(bytes, path: path)
         // Everything lies in one top folder, named after the file torch.save wrote (`archive` since 2.x).
         let pickles = archive.names.filter { name in
-            name == "data.pkl" || (name.hasSuffix("/data.pkl") && name.dropLast(9).firstIndex(of: "/") == nil)
+            name == "data.pkl" || (name.hasSuffix("/data.pkl") && !name.dropLast("/data.pkl".count).contains("/"))
         }
         guard pickles.count == 1, let pickleName = pickles.first, let pickle = try archive.contents(of: pickleName) else {
-            throw .corrupt(path: path, reason: pickles.isEmpty ? "the zip archive has no data.pkl" : "the zip archive has several data.pkl")
+            throw .corrupt(path: path, reason: "the zip archive has \(pickles.isEmpty ? "no" : "several") data.pkl")
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))
         if let order = try archive.contents(of: prefix + "byteorder"), !order.elementsEqual("little".utf8) {
@@ -51,14 +52,14 @@ public enum TorchCheckpoint {
     private static let legacyMagic: [UInt8] = [0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
     private static let legacyProtocolVersion = 1001
 
-    private static func readLegacy(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, path: String) throws(CheckpointError) -> [String: TensorData] {
+    private static func readLegacy(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, path: String)
+        throws(CheckpointError) -> [String: TensorData] {
         let unpickler = Unpickler(bytes, path: path)
         guard case .largeInteger(legacyMagic) = try unpickler.load() else {
             throw .corrupt(path: path, reason: "a pickle without torch's magic number")
         }
-        let version = try unpickler.load()
-        guard case .int(legacyProtocolVersion) = version else {
-            throw .unsupported(path: path, reason: "legacy serialization protocol \(version)")
+        guard case .int(legacyProtocolVersion) = try unpickler.load() else {
+            throw .unsupported(path: path, reason: "a legacy serialization protocol other than \(legacyProtocolVersion)")
         }
         guard let systemInfo = unpickler.items(of: try unpickler.load()) else {
             throw .corrupt(path: path, reason: "the system information is not a dict")
@@ -126,16 +127,16 @@ public enum TorchCheckpoint {
             guard range.upperBound <= data.count / itemSize else {
                 throw corrupt("elements \(range) lie outside its storage of \(data.count / itemSize)")
             }
-            tensors[name] = TensorData(dtype: storage.dtype, shape: tensor.shape,
-                                       bytes: UnsafeRawBufferPointer(rebasing: data[(range.lowerBound * itemSize)..<(range.upperBound * itemSize)]),
-                                       owner: owner)
+            let bytes = data[(range.lowerBound * itemSize)..<(range.upperBound * itemSize)]
+            tensors[name] = TensorData(dtype: storage.dtype, shape: tensor.shape, bytes: UnsafeRawBufferPointer(rebasing: bytes), owner: owner)
         }
         return tensors
     }
 
     /// The storage elements a tensor covers, which must be contiguous: row-major strides, as torch
     /// defines it (a dimension of size 1 never steps, so its stride is free; an empty tensor always is).
-    private static func elementRange(of tensor: TensorReference, corrupt: (String) -> CheckpointError) throws(CheckpointError) -> Range<Int> {
+    private static func elementRange(of tensor: TensorReference, corrupt: (String) -> CheckpointError)
+        throws(CheckpointError) -> Range<Int> {
         var count = 1
         for size in tensor.shape {
             guard size >= 0, case (let product, false) = count.multipliedReportingOverflow(by: size) else {

@@ -55,7 +55,7 @@ final class Unpickler {
             opcodeStart = position
             let code = try byte()
             guard let opcode = Opcode(rawValue: code) else {
-                throw unsupported("the pickle opcode 0x\(String(code, radix: 16)), at pickle byte \(opcodeStart)")
+                throw unsupported("the pickle opcode 0x\(String(code, radix: 16)) (at pickle byte \(opcodeStart))")
             }
             switch opcode {
             case .proto:
@@ -131,7 +131,7 @@ final class Unpickler {
                 _ = try pop()
                 // The only object torch gives state is the state dict's OrderedDict (its `_metadata`
                 // attribute: module versions), which a reader of weights does not need.
-                guard case .dict = try top() else { throw unsupported("BUILD on anything but a dict, at pickle byte \(opcodeStart)") }
+                guard case .dict = try top() else { throw unsupported("BUILD on anything but a dict (at pickle byte \(opcodeStart))") }
             }
         }
     }
@@ -221,7 +221,9 @@ final class Unpickler {
     private func setItems(_ pairs: [PickleValue]) throws(CheckpointError) {
         guard case .dict(let index) = try top(), pairs.count.isMultiple(of: 2) else { throw corrupt("SETITEMS needs a dict and pairs") }
         for pair in stride(from: 0, to: pairs.count, by: 2) {
-            guard case .string(let key) = pairs[pair] else { throw unsupported("a dict key that is not a string, at pickle byte \(opcodeStart)") }
+            guard case .string(let key) = pairs[pair] else {
+                throw unsupported("a dict key that is not a string (at pickle byte \(opcodeStart))")
+            }
             dicts[index][key] = pairs[pair + 1]
         }
     }
@@ -296,7 +298,7 @@ final class Unpickler {
     }
 
     private func corrupt(_ reason: String) -> CheckpointError {
-        .corrupt(path: path, reason: "\(reason), at pickle byte \(opcodeStart)")
+        .corrupt(path: path, reason: "\(reason) (at pickle byte \(opcodeStart))")
     }
 
     private func unsupported(_ reason: String) -> CheckpointError {

@@ -93,7 +93,8 @@ struct ZipArchive {
         guard let entry = entries[name] else { return nil }
         guard entry.flags & 1 == 0 else { throw .unsupported(path: path, reason: "the encrypted zip entry \(name)") }
         guard entry.method == 0 else {
-            throw .unsupported(path: path, reason: "zip entry \(name) compressed with method \(entry.method) (only stored entries)")
+            throw .unsupported(path: path,
+                               reason: "the compressed zip entry \(name) (method \(entry.method); torch stores entries uncompressed)")
         }
         guard entry.compressedSize == entry.size else {
             throw .corrupt(path: path, reason: "zip archive: stored entry \(name) has two different sizes")
