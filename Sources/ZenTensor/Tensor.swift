@@ -27,6 +27,14 @@ public struct Tensor: @unchecked Sendable {
         storage.base.initialize(repeating: 0, count: storage.count)
     }
 
+    /// A tensor whose scalars `initializer` writes, straight into the new storage.
+    public init(shape: [Int], initializingWith initializer: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        self.shape = shape
+        storage = TensorStorage(count: shape.reduce(1, *))
+        try initializer(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
+    }
+
     /// A tensor over `count(shape)` floats at `pointer`, which `owner` keeps valid and unchanged.
     public init(shape: [Int], borrowing pointer: UnsafePointer<Float>, owner: AnyObject) {
         self.shape = shape

@@ -15,6 +15,15 @@ import Testing
         }
     }
 
+    @Test func everyHalfWidensExactly() {
+        let all = (0...UInt16.max).map { $0 }
+        let widened = all.withUnsafeBytes { TensorData(dtype: .float16, shape: [all.count], bytes: $0, owner: NSObject()).floats() }
+        for (bits, value) in zip(all, widened) {
+            let expected = Float(Float16(bitPattern: bits))
+            #expect(expected.isNaN ? value.isNaN : value.bitPattern == expected.bitPattern, "half \(bits)")
+        }
+    }
+
     @Test func mappedFileErrors() {
         #expect(throws: CheckpointError.self) { try MappedFile(path: "/nonexistent/model.safetensors") }
         #expect(throws: CheckpointError.unreadable(path: "/tmp", reason: "not a regular file")) { try MappedFile(path: "/tmp") }

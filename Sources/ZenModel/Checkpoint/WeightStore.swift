@@ -56,6 +56,6 @@ public struct WeightStore: @unchecked Sendable {
            Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
             return Tensor(shape: shape, borrowing: base.assumingMemoryBound(to: Float.self), owner: data.owner)
         }
-        return Tensor(shape: shape, scalars: data.floats())
+        return Tensor(shape: shape) { data.writeFloats(into: $0) }
     }
 }
