@@ -41,17 +41,17 @@ public struct MaskPrediction: Sendable {
 }
 
 extension ZenModel {
-    /// Classifies texts, or text pairs when `pairs` is given (one per text).
+    /// Classifies texts, or text pairs when `pairs` is given (one per text), `batchSize` at a time.
     public func classify(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
-                         weighting: NgramWeighting = .frequency) throws -> [Classification] {
+                         weighting: NgramWeighting = .frequency, batchSize: Int = 16) throws -> [Classification] {
         let classifier = try requireClassifier("sequence classification")
-        let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
-        return try texts.indices.map { index in
-            let features = try builder.sequenceFeatures(text: texts[index], pair: pairs?[index] ?? nil)
-            let pooled = try encode(features).pooled
-            let logits = classifier(Tensor(shape: [1, config.hiddenSize], scalars: pooled)).scalars
-            let best = logits.indices.max { logits[$0] < logits[$1] } ?? 0
-            return Classification(labelIndex: best, label: labelName(best), logits: logits, probabilities: softmax(logits))
+        let outputs = try embed(texts, pairs: pairs, maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize)
+        guard !outputs.isEmpty else { return [] }
+        let logits = classifier(Tensor(shape: [outputs.count, config.hiddenSize], scalars: outputs.flatMap(\.pooled)))
+        return outputs.indices.map { index in
+            let row = logits.row(index)
+            let best = row.indices.max { row[$0] < row[$1] } ?? 0
+            return Classification(labelIndex: best, label: labelName(best), logits: row, probabilities: softmax(row))
         }
     }
 
@@ -89,12 +89,13 @@ extension ZenModel {
         try tag(chars: text.unicodeScalars.map { String($0) }, maxSeqLength: maxSeqLength, weighting: weighting)
     }
 
-    /// Encoder outputs of texts (or pairs): pooled and per-token states.
+    /// Encoder outputs of texts (or pairs), pooled and per-token states, `batchSize` at a time.
     public func embed(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
-                      weighting: NgramWeighting = .frequency) throws -> [EncoderOutput] {
+                      weighting: NgramWeighting = .frequency, batchSize: Int = 16) throws -> [EncoderOutput] {
         let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
-        return try texts.indices.map { index in
-            try encode(builder.sequenceFeatures(text: texts[index], pair: pairs?[index] ?? nil))
+        let features = try texts.indices.map { try builder.sequenceFeatures(text: texts[$0], pair: pairs?[$0] ?? nil) }
+        return try stride(from: 0, to: features.count, by: max(1, batchSize)).flatMap { start in
+            try encode(Array(features[start..<min(features.count, start + batchSize)]))
         }
     }
 

@@ -46,13 +46,21 @@ public final class ZenModel: Sendable {
 
     /// Runs the encoder on one input's features.
     public func encode(_ features: InputFeatures, keepLayers: Bool = false) throws -> EncoderOutput {
-        for id in features.inputIds where Int(id) >= config.vocabSize {
-            throw ModelError.tokenOutsideVocabulary(token: vocabulary.token(of: id), id: id, vocabSize: config.vocabSize)
+        try encode([features], keepLayers: keepLayers)[0]
+    }
+
+    /// Runs the encoder on a batch: each input at its real length, the batch's projections as
+    /// single GEMMs. Inputs of any lengths may be mixed.
+    public func encode(_ batch: [InputFeatures], keepLayers: Bool = false) throws -> [EncoderOutput] {
+        for features in batch {
+            for id in features.inputIds where Int(id) >= config.vocabSize {
+                throw ModelError.tokenOutsideVocabulary(token: vocabulary.token(of: id), id: id, vocabSize: config.vocabSize)
+            }
+            for ngram in features.ngrams where Int(ngram.id) >= config.wordSize {
+                throw ModelError.ngramOutsideTable(id: ngram.id, wordSize: config.wordSize)
+            }
         }
-        for ngram in features.ngrams where Int(ngram.id) >= config.wordSize {
-            throw ModelError.ngramOutsideTable(id: ngram.id, wordSize: config.wordSize)
-        }
-        return encoder(features, keepLayers: keepLayers)
+        return encoder(batch, keepLayers: keepLayers)
     }
 
     func requireClassifier(_ task: String) throws -> Linear {

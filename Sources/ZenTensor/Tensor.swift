@@ -79,6 +79,18 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// Rows `range` of a rank-2 tensor, copied.
+    public func rows(_ range: Range<Int>) -> Tensor {
+        precondition(rank == 2 && range.upperBound <= shape[0], "rows \(range) of shape \(shape)")
+        return withUnsafeBufferPointer { source in
+            Tensor(shape: [range.count, shape[1]]) { target in
+                if !range.isEmpty {
+                    target.baseAddress!.update(from: source.baseAddress! + range.lowerBound * shape[1], count: range.count * shape[1])
+                }
+            }
+        }
+    }
+
     /// Row `index` of a rank-2 tensor.
     public func row(_ index: Int) -> [Float] {
         precondition(rank == 2 && index < shape[0], "row \(index) of shape \(shape)")

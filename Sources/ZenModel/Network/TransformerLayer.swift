@@ -20,8 +20,9 @@ struct TransformerLayer: Sendable {
         outputNorm = try LayerNorm(store, prefix + ".output.LayerNorm", width: hidden, eps: eps)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let a = attentionNorm(x + attentionOutput(attention(x)))
+    /// `x` holds the sequences of a batch stacked row-wise, as `segments` says.
+    func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions) -> Tensor {
+        let a = attentionNorm(x + attentionOutput(attention(x, segments: segments, positions: positions)))
         return outputNorm(a + output(gelu(intermediate(a))))
     }
 }

@@ -53,32 +53,45 @@ struct ZenEncoder: Sendable {
             ? try Linear(store, "pooler.dense", inputs: config.hiddenSize, outputs: config.hiddenSize) : nil
     }
 
-    func callAsFunction(_ features: InputFeatures, keepLayers: Bool = false) -> EncoderOutput {
-        var x = embeddings(features.inputIds, types: features.segmentIds)
-        var g = ngramEmbeddings(features.paddedNgramIds, types: [Int32](repeating: 0, count: features.fusionMatrix.columnCount))
+    /// Runs a batch: every sequence at its real length, all of them stacked into the same GEMMs.
+    func callAsFunction(_ batch: [InputFeatures], keepLayers: Bool = false) -> [EncoderOutput] {
+        guard !batch.isEmpty else { return [] }
+        let hidden = config.hiddenSize
+        let slots = batch[0].fusionMatrix.columnCount
+        let characters = Segments(lengths: batch.map(\.inputIds.count))
+        let ngramSlots = Segments(lengths: [Int](repeating: slots, count: batch.count))
+        let positions = RelativePositions(lengths: characters.lengths + [slots], dimension: config.headSize)
+
+        var x = embeddings(batch.flatMap(\.inputIds), types: batch.flatMap(\.segmentIds))
+        var g = ngramEmbeddings(batch.flatMap(\.paddedNgramIds), types: [Int32](repeating: 0, count: ngramSlots.rowCount))
         var states: [Tensor] = []
         for (index, layer) in layers.enumerated() {
-            x = layer(x)
-            if index < ngramLayers.count { g = ngramLayers[index](g) }
-            fuse(&x, features.fusionMatrix, g)
+            x = layer(x, segments: characters, positions: positions)
+            if index < ngramLayers.count { g = ngramLayers[index](g, segments: ngramSlots, positions: positions) }
+            for (sequence, features) in batch.enumerated() {
+                fuse(&x, rows: characters.starts[sequence], features.fusionMatrix, g, slots: ngramSlots.starts[sequence])
+            }
             if keepLayers { states.append(x) }
         }
-        var pooled: [Float] = []
-        if let pooler {
-            pooled = tanh(pooler(Tensor(shape: [1, config.hiddenSize], scalars: x.row(0)))).scalars
+        let pooled = pooler.map { pooler in
+            tanh(pooler(Tensor(shape: [batch.count, hidden], scalars: characters.starts.flatMap { x.row($0) })))
         }
-        return EncoderOutput(sequence: x, pooled: pooled, layers: states)
+        return batch.indices.map { sequence in
+            let rows = characters.rows(sequence)
+            return EncoderOutput(sequence: x.rows(rows), pooled: pooled?.row(sequence) ?? [],
+                                 layers: states.map { $0.rows(rows) })
+        }
     }
 
-    /// `X += M · G` over the real rows, with `M` sparse.
-    private func fuse(_ x: inout Tensor, _ matrix: FusionMatrix, _ g: Tensor) {
+    /// `X += M · G` for one sequence, whose characters start at row `rows` of `x` and whose
+    /// n-gram slots at row `slots` of `g`; `M` is sparse.
+    private func fuse(_ x: inout Tensor, rows: Int, _ matrix: FusionMatrix, _ g: Tensor, slots: Int) {
         let width = config.hiddenSize
-        let rows = x.shape[0]
         g.withUnsafeBufferPointer { g in
             x.withUnsafeMutableBufferPointer { x in
-                for entry in matrix.entries where Int(entry.row) < rows {
-                    let target = x.baseAddress! + Int(entry.row) * width
-                    let source = g.baseAddress! + Int(entry.column) * width
+                for entry in matrix.entries {
+                    let target = x.baseAddress! + (rows + Int(entry.row)) * width
+                    let source = g.baseAddress! + (slots + Int(entry.column)) * width
                     for i in 0..<width { target[i] += entry.value * source[i] }
                 }
             }
