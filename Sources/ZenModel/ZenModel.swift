@@ -71,3 +71,23 @@ public final class ZenModel: Sendable {
     /// The name of class `index`: `id2label` when the config has it.
     public func labelName(_ index: Int) -> String? { config.id2label?[index] }
 }
+
+extension ZenModel {
+    /// Floating-point operations of one encoder pass over sequences of these real lengths (each
+    /// multiply-add counts 2): the projections, both attention terms, the n-gram layers over all
+    /// slots, the fusion and the pooler. Element-wise work is left out.
+    public func forwardFLOPs(lengths: [Int], ngramSlots: Int = NgramDictionary.slotCount) -> Double {
+        let (h, i) = (Double(config.hiddenSize), Double(config.intermediateSize))
+        func layer(_ t: Double) -> Double {
+            let projections = 2 * t * h * h * 4 + 2 * t * h * i * 2
+            let attention = 2 * t * t * h + 2 * t * (2 * t - 1) * h + 2 * t * t * h
+            return projections + attention
+        }
+        let slots = Double(ngramSlots)
+        return lengths.reduce(0) { total, length in
+            let t = Double(length)
+            return total + Double(config.numHiddenLayers) * (layer(t) + 2 * t * slots * h)
+                + Double(config.numHiddenWordLayers) * layer(slots) + 2 * h * h
+        }
+    }
+}

@@ -33,6 +33,13 @@ public enum BLAS {
             beta, c, blasInt(ldc))
     }
 
+    /// Threads OpenBLAS may use for one call (Accelerate manages its own).
+    public static func setThreads(_ threads: Int) {
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(Int32(threads))
+        #endif
+    }
+
     @usableFromInline
     static func blasInt(_ value: Int) -> Int32 {
         precondition(value <= Int(Int32.max), "BLAS dimension \(value) exceeds 32-bit range")

@@ -6,23 +6,36 @@ import Foundation
 /// input. Products go to BLAS; the element-wise kernels are plain loops the compiler vectorizes.
 
 /// `x · Wᵀ + b` with PyTorch's `[out, in]` weight layout: `[rows, in]` to `[rows, out]`.
+///
+/// Large products are split by output columns over the compute threads, so that each thread
+/// streams its own part of the weights once.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[1],
                  "linear: input \(x.shape) does not fit weight \(weight.shape)")
-    let (rows, outputs) = (x.shape[0], weight.shape[0])
+    let (rows, inputs, outputs) = (x.shape[0], x.shape[1], weight.shape[0])
+    if let bias { precondition(bias.count == outputs, "linear: bias \(bias.shape) does not fit weight \(weight.shape)") }
     var result = Tensor(zeros: [rows, outputs])
+    let work = rows * inputs * outputs
+    let parts = work < 1 << 21 ? 1 : min(ComputeThreads.count, max(1, outputs / 64))
+    let columns = (outputs + parts - 1) / parts
     result.withUnsafeMutableBufferPointer { y in
-        if let bias {
-            precondition(bias.count == outputs, "linear: bias \(bias.shape) does not fit weight \(weight.shape)")
-            bias.withUnsafeBufferPointer { b in
-                for row in 0..<rows { (y.baseAddress! + row * outputs).update(from: b.baseAddress!, count: outputs) }
-            }
-        }
         x.withUnsafeBufferPointer { a in
             weight.withUnsafeBufferPointer { w in
-                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: outputs, k: x.shape[1],
-                           a: a.baseAddress!, lda: x.shape[1], b: w.baseAddress!, ldb: weight.shape[1],
-                           beta: bias == nil ? 0 : 1, c: y.baseAddress!, ldc: outputs)
+                let y = UnsafeSendablePointer(y.baseAddress!)
+                let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
+                let w = UnsafeSendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!))
+                let b = bias?.withUnsafeBufferPointer { UnsafeSendablePointer(UnsafeMutablePointer(mutating: $0.baseAddress!)) }
+                parallelFor(parts) { part in
+                    let first = part * columns
+                    let count = min(columns, outputs - first)
+                    guard count > 0 else { return }
+                    if let b {
+                        for row in 0..<rows { (y.pointer + row * outputs + first).update(from: b.pointer + first, count: count) }
+                    }
+                    BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: count, k: inputs,
+                               a: a.pointer, lda: inputs, b: w.pointer + first * inputs, ldb: inputs,
+                               beta: b == nil ? 0 : 1, c: y.pointer + first, ldc: outputs)
+                }
             }
         }
     }

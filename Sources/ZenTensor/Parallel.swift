@@ -1,9 +1,36 @@
 import Foundation
 
-/// Runs `body(0..<count)` spread over the cores; returns when every iteration has.
+/// How many threads compute uses: the width of `parallelFor`. Set it once, before work starts
+/// (e.g. from a command-line flag).
+///
+/// All parallelism is ours: OpenBLAS runs single-threaded inside our tasks. Its own thread pool
+/// spin-waits between calls, and next to our parallel attention that took a fifth of the CPU.
+public enum ComputeThreads {
+    nonisolated(unsafe) public private(set) static var count = ProcessInfo.processInfo.activeProcessorCount
+    private static let singleThreadedBLAS: Void = BLAS.setThreads(1)
+
+    public static func set(_ threads: Int) {
+        precondition(threads >= 1, "at least one thread")
+        count = threads
+        singleThreadedBLAS
+    }
+
+    /// Called before parallel work, so that OpenBLAS is single-threaded even if `set` never was.
+    static func prepare() { singleThreadedBLAS }
+}
+
+/// Runs `body` for every index in `0..<count` on `ComputeThreads.count` threads, each taking
+/// every n-th index; returns when all are done.
 public func parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
-    if count == 1 { body(0); return }
-    DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    ComputeThreads.prepare()
+    let workers = min(count, ComputeThreads.count)
+    guard workers > 1 else {
+        for index in 0..<count { body(index) }
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        for index in stride(from: worker, to: count, by: workers) { body(index) }
+    }
 }
 
 /// A mutable pointer that parallel tasks may share because each writes its own part.

@@ -10,6 +10,14 @@ public struct InputFeatures: Sendable, Equatable {
     public var ngrams: [NgramMatch]
     public var fusionMatrix: FusionMatrix
 
+    public init(inputIds: [Int32], segmentIds: [Int32], labelIds: [Int32]? = nil, ngrams: [NgramMatch], fusionMatrix: FusionMatrix) {
+        self.inputIds = inputIds
+        self.segmentIds = segmentIds
+        self.labelIds = labelIds
+        self.ngrams = ngrams
+        self.fusionMatrix = fusionMatrix
+    }
+
     /// The n-gram ids padded with zeros to all 128 slots, as the model consumes them.
     public var paddedNgramIds: [Int32] {
         ngrams.map(\.id) + [Int32](repeating: 0, count: fusionMatrix.columnCount - ngrams.count)

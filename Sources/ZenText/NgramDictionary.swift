@@ -7,6 +7,13 @@ public struct NgramMatch: Sendable, Equatable {
     /// Number of tokens, 2...7.
     public var length: Int32
     public var frequency: Int64
+
+    public init(id: Int32, start: Int32, length: Int32, frequency: Int64) {
+        self.id = id
+        self.start = start
+        self.length = length
+        self.frequency = frequency
+    }
 }
 
 /// The n-gram lexicon of ZEN 2.0 (spec section 3), loaded from `ngram.txt`.

@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""ZEN 2.0 in PyTorch, written the way the reference (sinovation/ZEN2, ZEN2/modeling.py) is:
+the speed baseline for zen-swift, checked against the fixtures by test_zen2_torch.py.
+
+The model is ../shared/ZEN2-SPEC.md section 5, batched and padded the way the reference
+pipelines feed it: every sequence padded to max_seq_length L, the character attention masked with
+-10000 on padded keys, the n-gram attention unmasked over all 128 slots. Differences from the
+reference are speed-neutral or faster: nn.LayerNorm and F.gelu (the same formulas, fused), the
+relative sinusoid computed per call instead of sliced from a cached table, and the model built
+on the meta device so loading does not first fill it with random weights.
+
+    python3 scripts/zen2_torch.py bench --model DIR --batch 8 --max-seq-length 128 --real-length 64 \\
+        --ngrams 20 --iterations 5 --threads 2 --precision fp32
+
+prints one JSON line: seq_per_s, batch_ms_p50, batch_ms_p90, load_s, peak_rss_mb, gflops,
+flops_per_batch (see bench()).
+"""
+import argparse
+import dataclasses
+import json
+import math
+import os
+import resource
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NGRAM_SLOTS = 128  # max_ngram_in_seq: the n-gram encoder always runs on 128 slots
+
+
+@dataclasses.dataclass
+class ZenConfig:
+    hidden_size: int
+    num_hidden_layers: int
+    num_hidden_word_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    vocab_size: int
+    word_size: int
+    type_vocab_size: int = 2
+    layer_norm_eps: float = 1e-12
+    hidden_act: str = "gelu"
+    num_labels: int | None = None
+
+    @classmethod
+    def from_json(cls, path):
+        with open(path, encoding="utf-8") as f:
+            values = json.load(f)
+        config = cls(**{k: values[k] for k in (f.name for f in dataclasses.fields(cls)) if k in values})
+        if config.hidden_act != "gelu":
+            raise ValueError(f"{path}: hidden_act {config.hidden_act!r} is not supported, only 'gelu'")
+        return config
+
+
+# -----------------------------------------------------------------------------
+# the network
+
+
+def relative_sinusoid(length, dim):
+    """R(p) for p = -length ... length-1, [2*length, dim]: the reference's position table rows
+    [sin(p*w_0) ... sin(p*w_{d/2-1}), cos(p*w_0) ... cos(p*w_{d/2-1})], w_m = exp(-m*ln(10000)/(d/2-1)),
+    computed in float32 with the same operations."""
+    half = dim // 2
+    w = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000) / (half - 1)))
+    angles = torch.arange(-length, length, dtype=torch.float)[:, None] * w[None, :]
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+def shift(scores):
+    """[B, n, T, 2T] indexed by query i and distance p + T  ->  [B, n, T, T] indexed by query i and
+    key j, taking p = j - i: the reference's _shift (pad a column, reinterpret the rows, slice)."""
+    B, n, T, _ = scores.shape
+    scores = torch.cat([scores, scores.new_zeros(B, n, T, 1)], dim=-1).view(B, n, 2 * T + 1, T)
+    return scores[:, :, :-1].reshape(B, n, T, 2 * T)[:, :, :, T:]
+
+
+class RelativeSelfAttention(nn.Module):
+    """Transformer-XL attention: score(i, j) = ((q_i + r_r_bias)·k_j + (q_i + r_w_bias)·R(j-i)) / sqrt(d).
+    (The bias named r_r_bias goes with the content term, r_w_bias with the position term.)"""
+
+    def __init__(self, config):
+        super().__init__()
+        H, self.n = config.hidden_size, config.num_attention_heads
+        self.d = H // self.n
+        self.query, self.key, self.value = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
+        self.r_r_bias = nn.Parameter(torch.empty(self.n, self.d))
+        self.r_w_bias = nn.Parameter(torch.empty(self.n, self.d))
+
+    def forward(self, x, mask):
+        B, T, H = x.shape
+        q, k, v = (f(x).view(B, T, self.n, self.d).transpose(1, 2) for f in (self.query, self.key, self.value))
+        R = relative_sinusoid(T, self.d)
+        content = torch.einsum("bnqd,bnkd->bnqk", q + self.r_r_bias[:, None], k)
+        position = torch.einsum("bnqd,ld->bnql", q, R) + torch.einsum("nd,ld->nl", self.r_w_bias, R)[None, :, None]
+        scores = (content + shift(position)) / math.sqrt(self.d)
+        if mask is not None:
+            scores = scores + mask
+        context = torch.matmul(scores.softmax(dim=-1).type_as(v), v)
+        return context.transpose(1, 2).reshape(B, T, H)
+
+
+class DenseNorm(nn.Module):
+    """LN(residual + dense(x)): the reference's BertSelfOutput and BertOutput (dropout is off)."""
+
+    def __init__(self, inputs, config):
+        super().__init__()
+        self.dense = nn.Linear(inputs, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x, residual):
+        return self.LayerNorm(residual + self.dense(x))
+
+
+class Attention(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.self = RelativeSelfAttention(config)
+        self.output = DenseNorm(config.hidden_size, config)
+
+    def forward(self, x, mask):
+        return self.output(self.self(x, mask), x)
+
+
+class Intermediate(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+
+    def forward(self, x):
+        return F.gelu(self.dense(x))  # the exact erf form
+
+
+class Layer(nn.Module):
+    """A = LN(X + Dense_o(Attn(X))), X' = LN(A + Dense_2(GELU(Dense_1(A))))."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.attention = Attention(config)
+        self.intermediate = Intermediate(config)
+        self.output = DenseNorm(config.intermediate_size, config)
+
+    def forward(self, x, mask):
+        a = self.attention(x, mask)
+        return self.output(self.intermediate(a), a)
+
+
+class Embeddings(nn.Module):
+    """LN(table[ids] + type_table[types]); no absolute positions."""
+
+    def __init__(self, entries, config):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(entries, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, ids, types):
+        return self.LayerNorm(self.word_embeddings(ids) + self.token_type_embeddings(types))
+
+
+class Encoder(nn.Module):
+    """Character layers and n-gram layers; after every character layer X = X + M·G, the last G
+    being reused once the n-gram layers run out."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.layer = nn.ModuleList([Layer(config) for _ in range(config.num_hidden_layers)])
+        self.word_layers = nn.ModuleList([Layer(config) for _ in range(config.num_hidden_word_layers)])
+
+    def forward(self, x, g, matrix, mask):
+        layers = []
+        for i, layer in enumerate(self.layer):
+            x = layer(x, mask)
+            if i < len(self.word_layers):
+                g = self.word_layers[i](g, None)  # n-gram attention: no mask, all 128 slots
+            x = x + torch.bmm(matrix, g)
+            layers.append(x)
+        return layers
+
+
+class Pooler(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, x):
+        return torch.tanh(self.dense(x[:, 0]))
+
+
+class ZenModel(nn.Module):
+    """The encoder (the checkpoint's `bert.` tensors)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.embeddings = Embeddings(config.vocab_size, config)
+        self.word_embeddings = Embeddings(config.word_size, config)
+        self.encoder = Encoder(config)
+        self.pooler = Pooler(config)
+
+    def forward(self, input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix):
+        mask = (1.0 - attention_mask[:, None, None, :].float()) * -10000.0
+        x = self.embeddings(input_ids, token_type_ids)
+        g = self.word_embeddings(ngram_ids, torch.zeros_like(ngram_ids))
+        layers = self.encoder(x, g, ngram_matrix, mask)
+        return layers[-1], self.pooler(layers[-1]), layers
+
+
+class LMPredictionHead(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        H = config.hidden_size
+        self.transform = nn.Module()
+        self.transform.dense = nn.Linear(H, H)
+        self.transform.LayerNorm = nn.LayerNorm(H, eps=config.layer_norm_eps)
+        self.decoder = nn.Linear(H, config.vocab_size, bias=False)
+        self.bias = nn.Parameter(torch.empty(config.vocab_size))
+
+    def forward(self, x):
+        return self.decoder(self.transform.LayerNorm(F.gelu(self.transform.dense(x)))) + self.bias
+
+
+class PreTrainingHeads(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.predictions = LMPredictionHead(config)
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)
+
+
+class Zen(nn.Module):
+    """The encoder and the heads its checkpoint has: `classifier` (sequence or token
+    classification) and/or `cls` (MLM + NSP)."""
+
+    def __init__(self, config, classifier, pretraining):
+        super().__init__()
+        self.bert = ZenModel(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels) if classifier else None
+        self.cls = PreTrainingHeads(config) if pretraining else None
+
+    def forward(self, input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix, head="sequence"):
+        """head: "encoder" -> (sequence [B,L,H], pooled [B,H], every layer's [B,L,H]);
+        "sequence" -> [B, num_labels]; "token" -> [B, L, num_labels];
+        "pretraining" -> (MLM logits [B, L, vocab_size], NSP logits [B, 2])."""
+        sequence, pooled, layers = self.bert(input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix)
+        if head == "encoder":
+            return sequence, pooled, layers
+        if head == "sequence":
+            return self.classifier(pooled)
+        if head == "token":
+            return self.classifier(sequence)
+        if head == "pretraining":
+            return self.cls.predictions(sequence), self.cls.seq_relationship(pooled)
+        raise ValueError(f"unknown head {head!r}")
+
+
+# -----------------------------------------------------------------------------
+# loading
+
+
+def canonical_name(name):
+    """The reference's tensor name: `bert.` prefix on encoder tensors, LayerNorm.weight/.bias."""
+    if not name.startswith(("bert.", "classifier.", "cls.")):
+        name = "bert." + name
+    if ".LayerNorm." in name:
+        name = name.replace(".LayerNorm.gamma", ".LayerNorm.weight").replace(".LayerNorm.beta", ".LayerNorm.bias")
+    return name
+
+
+def load(directory):
+    """(model, config) from a checkpoint directory: model.safetensors if present, else
+    pytorch_model.bin. Tensors become float32. A missing, unexpected or misshapen tensor is an
+    error that names it (load_state_dict, strict)."""
+    config = ZenConfig.from_json(os.path.join(directory, "config.json"))
+    path = os.path.join(directory, "model.safetensors")
+    if os.path.exists(path):
+        from safetensors.torch import load_file
+        state = load_file(path)
+    else:
+        state = torch.load(os.path.join(directory, "pytorch_model.bin"), map_location="cpu", weights_only=True)
+    state = {canonical_name(k): v.float() for k, v in state.items() if ".position_embedding." not in k}
+    if "classifier.weight" in state and config.num_labels is None:
+        config.num_labels = state["classifier.weight"].shape[0]
+    pretraining = "cls.predictions.bias" in state
+    if pretraining and "cls.predictions.decoder.weight" not in state:  # tied to the character embeddings
+        state["cls.predictions.decoder.weight"] = state["bert.embeddings.word_embeddings.weight"]
+    with torch.device("meta"):
+        model = Zen(config, classifier="classifier.weight" in state, pretraining=pretraining)
+    model.load_state_dict(state, strict=True, assign=True)
+    return model.eval(), config
+
+
+# -----------------------------------------------------------------------------
+# the synthetic batch (zen bench builds exactly the same one)
+
+
+def synthetic_batch(batch, max_seq_length, real_length, ngrams, word_size):
+    """B sequences padded to L with R real tokens and K two-token n-grams each:
+    id = 101 at i = 0, 102 at i = R-1, else 672 + ((b*131 + i*7919) mod 20000); types 0; mask 1 on
+    the R real positions; n-gram k starts at 1 + (2k mod (R-3)), has id 1 + ((b*7 + k*104729) mod
+    (word_size-1)) and frequency 1 + k; ngram_ids padded with 0 to 128; the fusion matrix has the
+    frequency on both covered rows, then every row is divided by its sum + 1e-10 (float64)."""
+    B, L, R, K = batch, max_seq_length, real_length, ngrams
+    if not (4 <= R <= L and 0 <= K <= NGRAM_SLOTS):
+        raise ValueError(f"need 4 <= real_length <= max_seq_length and 0 <= ngrams <= {NGRAM_SLOTS}")
+    input_ids = np.zeros((B, L), dtype=np.int64)
+    attention_mask = np.zeros((B, L), dtype=np.int64)
+    ngram_ids = np.zeros((B, NGRAM_SLOTS), dtype=np.int64)
+    matrix = np.zeros((B, L, NGRAM_SLOTS), dtype=np.float64)
+    for b in range(B):
+        for i in range(R):
+            input_ids[b, i] = 101 if i == 0 else 102 if i == R - 1 else 672 + (b * 131 + i * 7919) % 20000
+        attention_mask[b, :R] = 1
+        for k in range(K):
+            start = 1 + (2 * k) % (R - 3)
+            ngram_ids[b, k] = 1 + (b * 7 + k * 104729) % (word_size - 1)
+            matrix[b, start:start + 2, k] = 1 + k
+    matrix /= matrix.sum(axis=-1, keepdims=True) + 1e-10
+    return {
+        "input_ids": torch.from_numpy(input_ids),
+        "token_type_ids": torch.zeros(B, L, dtype=torch.int64),
+        "attention_mask": torch.from_numpy(attention_mask),
+        "ngram_ids": torch.from_numpy(ngram_ids),
+        "ngram_matrix": torch.from_numpy(matrix.astype(np.float32)),
+    }
+
+
+# -----------------------------------------------------------------------------
+# the benchmark
+
+
+def flops_per_batch(config, batch, max_seq_length, num_labels):
+    """Model FLOPs of one padded batch, 2*m*n*k for every matmul as the reference computes it:
+    Q, K, V, O and the feed-forward; the content term, the position term (against 2T distances) and
+    its r_w_bias row, and probabilities x values; the n-gram layers on 128 slots; the fusion
+    [L,128]x[128,H] after every character layer; the pooler and the sequence classifier."""
+    H, I, n = config.hidden_size, config.intermediate_size, config.num_attention_heads
+    d = H // n
+
+    def layer(T):
+        dense = 2 * T * H * H * 4 + 2 * T * H * I * 2
+        attention = n * (2 * T * T * d + 2 * T * (2 * T) * d + 2 * T * T * d)
+        return batch * (dense + attention) + n * 2 * (2 * T) * d  # the r_w_bias row is shared by the batch
+
+    L = max_seq_length
+    fusion = batch * 2 * L * NGRAM_SLOTS * H
+    heads = batch * (2 * H * H + 2 * H * num_labels)
+    return (config.num_hidden_layers * (layer(L) + fusion) + config.num_hidden_word_layers * layer(NGRAM_SLOTS)
+            + heads)
+
+
+def bench(directory, batch=8, max_seq_length=128, real_length=64, ngrams=20, iterations=5, threads=2,
+          precision="fp32"):
+    """Sequence classification (or the bare encoder) on the synthetic batch. load_s runs from the
+    start of loading the checkpoint to the end of the first forward pass (the warm-up); the
+    iterations after it are timed one batch each. peak_rss_mb is the process's ru_maxrss."""
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, not {precision!r}")
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    model, config = load(directory)
+    head = "sequence" if model.classifier is not None else "encoder"
+    inputs = synthetic_batch(batch, max_seq_length, real_length, ngrams, config.word_size)
+    times = []
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        model(**inputs, head=head)
+        load_s = time.perf_counter() - start
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            model(**inputs, head=head)
+            times.append(time.perf_counter() - t0)
+    p50, p90 = np.percentile(times, [50, 90])
+    flops = flops_per_batch(config, batch, max_seq_length, config.num_labels if head == "sequence" else 0)
+    return {
+        "seq_per_s": batch / p50,
+        "batch_ms_p50": p50 * 1e3,
+        "batch_ms_p90": p90 * 1e3,
+        "load_s": load_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "gflops": flops / p50 / 1e9,
+        "flops_per_batch": flops,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    b = commands.add_parser("bench", help="time the synthetic batch; print one JSON line")
+    b.add_argument("--model", required=True, help="checkpoint directory")
+    b.add_argument("--batch", type=int, default=8)
+    b.add_argument("--max-seq-length", type=int, default=128)
+    b.add_argument("--real-length", type=int, default=64)
+    b.add_argument("--ngrams", type=int, default=20)
+    b.add_argument("--iterations", type=int, default=5)
+    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    a = parser.parse_args()
+    print(json.dumps(bench(a.model, a.batch, a.max_seq_length, a.real_length, a.ngrams, a.iterations, a.threads,
+                           a.precision)))
+
+
+if __name__ == "__main__":
+    main()
