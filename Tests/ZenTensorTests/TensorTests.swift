@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ZenTensor
 
@@ -72,4 +73,27 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
     mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
+}
+
+@Suite struct OperationTests {
+    @Test func geluMatchesTheErfForm() {
+        let xs = stride(from: Float(-12), through: 12, by: 0.001).map { $0 } + [0, -0.0, 1e-8, -1e-8, 100, -100, .infinity]
+        let got = gelu(Tensor(shape: [xs.count], scalars: xs)).scalars
+        for (x, y) in zip(xs, got) {
+            let exact = Float(Double(x) * 0.5 * (1 + erf(Double(x) / 2.0.squareRoot())))
+            #expect(y == exact || abs(y - exact) <= 2e-7 * max(1, abs(x)), "gelu(\(x)) = \(y), expected \(exact)")
+        }
+        #expect(gelu(Tensor(shape: [1], scalars: [-.infinity])).scalars[0].isNaN || gelu(Tensor(shape: [1], scalars: [-.infinity])).scalars[0] == 0)
+    }
+
+    @Test func linearSplitsByColumnsExactly() {
+        var generator = SplitMix64(seed: 7)
+        let (rows, inputs, outputs) = (96, 160, 200)
+        let x = Tensor(shape: [rows, inputs], scalars: (0..<(rows * inputs)).map { _ in generator.nextFloat() })
+        let w = Tensor(shape: [outputs, inputs], scalars: (0..<(outputs * inputs)).map { _ in generator.nextFloat() })
+        let b = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in generator.nextFloat() })
+        let y = linear(x, weight: w, bias: b)
+        let reference = x.matmul(w, transposeOther: true)
+        for r in 0..<rows { for c in 0..<outputs { #expect(abs(y[r, c] - (reference[r, c] + b.scalars[c])) < 1e-4) } }
+    }
 }
