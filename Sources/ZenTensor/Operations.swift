@@ -114,12 +114,16 @@ func geluLanes(_ x: SIMD16<Float>) -> SIMD16<Float> {
     return x * 0.5 * (1 + erf)
 }
 
-/// e^x for x ≤ 0 (Cephes' expf: 2^n times a degree-6 polynomial on the reduced argument).
+/// e^x for x ≤ 0 (Cephes' expf: 2^n times a degree-6 polynomial on the reduced argument). n is
+/// rounded and turned into exponent bits by adding 1.5 · 2²³, which keeps every step in SIMD
+/// registers; Swift's generic float-to-integer vector conversion does not.
 @inline(__always)
 func expNonPositive(_ x: SIMD16<Float>) -> SIMD16<Float> {
     typealias V = SIMD16<Float>
+    let shifter = V(repeating: 12_582_912)
     let clamped = x.replacing(with: -87.3, where: x .< -87.3)
-    let n = (clamped * V(repeating: 1.44269504088896341) + 0.5).rounded(.down)
+    let biased = clamped * V(repeating: 1.44269504088896341) + shifter
+    let n = biased - shifter
     let r = clamped - n * V(repeating: 0.693359375) + n * V(repeating: 2.12194440e-4)
     var p = V(repeating: 1.9875691500e-4) * r + V(repeating: 1.3981999507e-3)
     p = p * r + V(repeating: 8.3334519073e-3)
@@ -127,8 +131,8 @@ func expNonPositive(_ x: SIMD16<Float>) -> SIMD16<Float> {
     p = p * r + V(repeating: 1.6666665459e-1)
     p = p * r + V(repeating: 5.0000001201e-1)
     let polynomial = p * (r * r) + r + 1
-    let exponent = (SIMD16<Int32>(n) &+ 127) &<< 23
-    return polynomial * unsafeBitCast(exponent, to: V.self)
+    let integer = unsafeBitCast(biased, to: SIMD16<Int32>.self) &- unsafeBitCast(shifter, to: SIMD16<Int32>.self)
+    return polynomial * unsafeBitCast((integer &+ 127) &<< 23, to: V.self)
 }
 
 public func tanh(_ x: Tensor) -> Tensor {
