@@ -20,9 +20,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // The AVX-512 BF16 GEMM behind `--precision bf16`, with a portable fallback.
+        .target(name: "CZenKernels"),
         .target(
             name: "ZenTensor",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+            dependencies: ["CZenKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "ZenText"),
         .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText"]),

@@ -4,17 +4,28 @@ on the same checkpoint and the same synthetic batches, plus numpy's OpenBLAS sge
 
     swift build -c release
     python3 scripts/compare_torch.py [--model DIR] [--scenarios fp32,padded,bf16,latency,load,rss]
-                                     [--iterations 5] [--threads T] [--only torch|zen] [--json OUT]
+                                     [--iterations 5] [--repeats 3] [--threads T] [--only torch|zen]
+                                     [--json OUT]
 
 The PyTorch side is scripts/zen2_torch.py bench, the zen side .build/release/zen bench; both build the
-batch of zen2_torch.synthetic_batch (max_seq_length 128, 20 n-grams) and print one JSON line. Every
-bench runs in a process of its own, one after another, so its RSS and load time are its own; the
-weights are read once first so every load starts from a warm page cache. Without --model a random
-checkpoint of the 668M release shape is written to /tmp/zen-large (both formats) unless it exists.
+batch of zen2_torch.synthetic_batch (max_seq_length 128, 20 n-grams) and print one JSON line. Without
+--model a random checkpoint of the 668M release shape is written to /tmp/zen-large (both formats)
+unless it exists.
 
-The table's last column is zen's advantage: zen/torch for throughput (seq/s, GFLOP/s), torch/zen
+Every bench runs in a process of its own, one after another, so its RSS and load time are its own;
+the weights are read once first so every load starts from a warm page cache. One process can differ
+from the next by up to ~20% while the batches within one agree to a few percent, so every bench
+runs in --repeats processes, in interleaved rounds (every run once, then again), and the table gives
+the median over them and their spread, (max - min) / median.
+
+Load time runs from the start of loading to the end of the first prediction; the load rows use
+batch 1, where both benches predict the same single sequence first.
+
+The table's "zen advantage" column is zen/torch for throughput (seq/s, GFLOP/s), torch/zen
 for latency, load time and RSS, so above 1 means zen is better. "busy elsewhere" is the share of
 the machine's CPU time that other processes took during each side's run: the noise on a shared box.
+A side that fails (say zen without bf16 yet) shows "failed" and the rest of the table still comes.
+--json saves every process's own numbers.
 """
 import argparse
 import datetime
@@ -22,6 +33,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +58,7 @@ METRICS = {
 SPEED = ["seq_per_s", "batch_ms_p50", "batch_ms_p90", "gflops"]
 
 # scenario: rows of (title, torch run, zen run, metrics); a run is (precision, batch, real_length, weights)
-# with weights None for the default file (model.safetensors if present). Equal runs are run once.
+# with weights None for the default file (model.safetensors if present). Equal runs share their processes.
 SCENARIOS = {
     "fp32": [("fp32, batch 8, R64", ("fp32", 8, 64, None), ("fp32", 8, 64, None), SPEED)],
     "padded": [("fp32, batch 8, R128 (no padding)", ("fp32", 8, 128, None), ("fp32", 8, 128, None), SPEED)],
@@ -54,7 +66,7 @@ SCENARIOS = {
         ("zen bf16 vs torch fp32, batch 8, R64", ("fp32", 8, 64, None), ("bf16", 8, 64, None), SPEED),
         ("zen bf16 vs torch bf16 autocast, batch 8, R64", ("bf16", 8, 64, None), ("bf16", 8, 64, None), SPEED),
     ],
-    "latency": [("latency, fp32, batch 1, R64", ("fp32", 1, 64, None), ("fp32", 1, 64, None),
+    "latency": [("fp32, batch 1, R64", ("fp32", 1, 64, None), ("fp32", 1, 64, None),
                  ["batch_ms_p50", "batch_ms_p90"])],
     "load": [
         ("from model.safetensors, batch 1", ("fp32", 1, 64, "safetensors"), ("fp32", 1, 64, "safetensors"), ["load_s"]),
@@ -99,27 +111,30 @@ def cpu_jiffies():
 
 
 def run_json(command, env=None):
-    """Runs a command that prints one JSON line last; returns (that object, the share of the machine's
-    CPU time that other processes used meanwhile)."""
+    """Runs a command that prints one JSON line last; returns (that object, or None when the command
+    fails, the share of the machine's CPU time that other processes used meanwhile)."""
     before, children = cpu_jiffies(), resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     after, children_after = cpu_jiffies(), resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
-        sys.exit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-4000:]}")
+        print(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}", file=sys.stderr)
     own = (children_after.ru_utime + children_after.ru_stime - children.ru_utime - children.ru_stime) \
         * os.sysconf("SC_CLK_TCK")
     busy, total = after[0] - before[0], after[1] - before[1]
     elsewhere = max(0.0, (busy - own) / total) if total else 0.0
-    return json.loads(done.stdout.strip().splitlines()[-1]), elsewhere
+    return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None, elsewhere
 
 
 def bench(side, directory, run, iterations, threads):
+    """One side's bench result for a run, with busy_elsewhere added; None when it failed."""
     precision, batch, real_length, _ = run
     program = [sys.executable, TORCH_BENCH] if side == "torch" else [ZEN]
     result, elsewhere = run_json(program + [
         "bench", "--model", directory, "--batch", str(batch), "--max-seq-length", str(MAX_SEQ_LENGTH),
         "--real-length", str(real_length), "--ngrams", str(NGRAMS), "--iterations", str(iterations),
         "--threads", str(threads), "--precision", precision])
+    if result is None:
+        return None
     result["busy_elsewhere"] = elsewhere
     print(f"  {side:5} {precision} batch {batch} R{real_length} {os.path.basename(directory)}: "
           f"{result['seq_per_s']:.2f} seq/s, p50 {result['batch_ms_p50']:.0f} ms, load {result['load_s']:.2f} s, "
@@ -150,11 +165,13 @@ def warm_page_cache(paths):
 
 
 def machine():
-    model = next((line.split(":", 1)[1].strip() for line in subprocess.run(
-        ["lscpu"], capture_output=True, text=True).stdout.splitlines() if line.startswith("Model name")), "?")
+    lscpu = dict(line.split(":", 1) for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+                 .splitlines() if ":" in line)
+    flags = lscpu.get("Flags", "").split()
+    isa = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if name in flags]
     with open("/proc/meminfo") as f:
         memory = int(f.readline().split()[1]) / 2**20
-    return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB"
+    return f"{lscpu.get('Model name', '?').strip()}, {os.cpu_count()} cores, {memory:.0f} GiB, {' '.join(isa)}"
 
 
 def versions(sgemm):
@@ -163,13 +180,9 @@ def versions(sgemm):
     zen_commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True).stdout.strip()
     coretype = os.environ.get("OPENBLAS_CORETYPE")
-    return (f"Python {platform.python_version()}, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}), "
-            f"numpy {numpy.__version__} with {sgemm['blas']}" + (f" (OPENBLAS_CORETYPE={coretype})" if coretype else "")
-            + f", zen at {zen_commit}")
-
-
-def fmt(metric, value):
-    return "—" if value is None else METRICS[metric][1].format(value)
+    blas = sgemm["blas"] + (f" (OPENBLAS_CORETYPE={coretype})" if coretype else "")
+    return (f"Python {platform.python_version()}, torch {torch.__version__} "
+            f"({torch.backends.cpu.get_cpu_capability()}), numpy {numpy.__version__} with {blas}, zen at {zen_commit}")
 
 
 def resolve(run, default):
@@ -178,27 +191,39 @@ def resolve(run, default):
 
 
 def table_rows(scenarios, results, default):
-    """(scenario, metric, torch, zen, advantage, busy elsewhere) for every selected row."""
+    """(scenario, metric, torch, zen, advantage, spread, busy elsewhere) for every selected row, from
+    each side's list of per-process results; a side that was not run shows "—", one that failed
+    (in any process) "failed"."""
     rows = []
     for scenario in scenarios:
         for title, torch_run, zen_run, metrics in SCENARIOS[scenario]:
-            t, z = results.get(("torch", resolve(torch_run, default))), results.get(("zen", resolve(zen_run, default)))
+            keys = [("torch", resolve(torch_run, default)), ("zen", resolve(zen_run, default))]
+            measured = [results.get(key) for key in keys]
+            measured = [runs if runs and None not in runs else None for runs in measured]
+            missing = ["failed" if key in results else "—" for key in keys]
             for metric in metrics:
-                tv, zv = t and t[metric], z and z[metric]
-                higher = METRICS[metric][2]
-                advantage = f"{(zv / tv if higher else tv / zv):.2f}×" if tv and zv else "—"
-                busy = " / ".join("—" if r is None else f"{r['busy_elsewhere']:.0%}" for r in (t, z))
-                rows.append((f"{scenario}: {title}", METRICS[metric][0], fmt(metric, tv), fmt(metric, zv), advantage,
-                             busy))
+                label, form, higher = METRICS[metric]
+                values = [statistics.median(r[metric] for r in runs) if runs else None for runs in measured]
+                cells = [form.format(v) if runs else m for v, runs, m in zip(values, measured, missing)]
+                t, z = values
+                advantage = f"{(z / t if higher else t / z):.2f}×" if t and z else "—"
+                spread = " / ".join(
+                    f"{(max(r[metric] for r in runs) - min(r[metric] for r in runs)) / v:.0%}" if runs else m
+                    for v, runs, m in zip(values, measured, missing))
+                busy = " / ".join(f"{max(r['busy_elsewhere'] for r in runs):.0%}" if runs else m
+                                  for runs, m in zip(measured, missing))
+                rows.append((f"{scenario}: {title}", label, *cells, advantage, spread, busy))
     return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help=f"checkpoint directory (default: a random large one in {DEFAULT_MODEL})")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, from: " + ", ".join(SCENARIOS))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help="comma-separated, from: " + ", ".join(SCENARIOS))
     parser.add_argument("--iterations", type=int, default=5, help="timed batches per bench, after one warm-up")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=3, help="processes per bench, interleaved; medians reported")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="compute threads of both sides")
     parser.add_argument("--only", choices=["torch", "zen"], help="run one side only")
     parser.add_argument("--json", help="also write the raw results here")
     a = parser.parse_args()
@@ -216,7 +241,9 @@ def main():
         config = json.load(f)
 
     sgemm, sgemm_elsewhere = run_json([sys.executable, "-c", SGEMM, str(a.threads)],
-                        env=dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads)))
+                                      env=dict(os.environ, OPENBLAS_NUM_THREADS=str(a.threads)))
+    if sgemm is None:
+        sys.exit("the numpy sgemm measurement failed")
     results = {}
     with tempfile.TemporaryDirectory() as root:
         views = weight_views(model, root)
@@ -225,37 +252,47 @@ def main():
         for scenario in scenarios:
             for _, torch_run, zen_run, _ in SCENARIOS[scenario]:
                 for side, run in zip(["torch", "zen"], [resolve(torch_run, default), resolve(zen_run, default)]):
-                    if side in sides and (side, run) not in results and run[3] in views:
-                        results[side, run] = bench(side, views[run[3]], run, a.iterations, a.threads)
+                    if side in sides and run[3] in views:
+                        results[side, run] = []
+        for _ in range(a.repeats):
+            for (side, run), runs in results.items():
+                runs.append(bench(side, views[run[3]], run, a.iterations, a.threads))
 
     rows = table_rows(scenarios, results, default)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     host, software = machine(), versions(sgemm)
-    header = [
+    zen_sgemm = sorted(r["sgemm_gflops"] for (side, _), runs in results.items() if side == "zen" for r in runs if r)
+    lines = [
         f"# ZEN 2.0 inference: zen vs PyTorch ({now})",
         "",
         f"- machine: {host}",
         f"- versions: {software}",
-        f"- numpy OpenBLAS sgemm 2048×2048 fp32, {a.threads} threads: {sgemm['gflops']:.1f} GFLOP/s "
-        f"({sgemm['blas_config']}; busy elsewhere {sgemm_elsewhere:.0%})",
+        f"- OpenBLAS sgemm 2048×2048 fp32, {a.threads} threads: numpy {sgemm['gflops']:.1f} GFLOP/s "
+        f"({sgemm['blas_config'].strip()}; busy elsewhere {sgemm_elsewhere:.0%})"
+        + (f"; zen bench's own {zen_sgemm[len(zen_sgemm) // 2]:.1f} GFLOP/s (median of its runs)" if zen_sgemm else ""),
         f"- checkpoint: {model} (H {config['hidden_size']}, {config['num_hidden_layers']}+"
-        f"{config['num_hidden_word_layers']} layers, word_size {config['word_size']}); synthetic batches padded to "
-        f"L {MAX_SEQ_LENGTH} with R real tokens and {NGRAMS} n-grams; {a.threads} threads; median of "
-        f"{a.iterations} timed batches after one warm-up; load time from a warm page cache",
+        f"{config['num_hidden_word_layers']} layers, word_size {config['word_size']}); synthetic batches of "
+        f"max_seq_length {MAX_SEQ_LENGTH} with R real tokens and {NGRAMS} n-grams; {a.threads} threads; each number "
+        f"the median over {a.repeats} processes (interleaved), each timing {a.iterations} batches after a warm-up; "
+        f"loads from a warm page cache",
+        "- PyTorch runs every sequence padded to max_seq_length, as the reference pipelines do; zen at its real "
+        "length. GFLOP/s is each side's own count of the work it does, so its ratio compares how well each uses "
+        "the CPU; sequences/s and latency compare the answers per second.",
         "",
-        "| scenario | metric | PyTorch | zen | zen advantage | busy elsewhere (torch / zen) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| scenario | metric | PyTorch | zen | zen advantage | spread (torch / zen) | busy elsewhere (torch / zen) |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    print("\n".join(header + ["| " + " | ".join(row) + " |" for row in rows]))
+    print("\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"date": now, "machine": host, "versions": software, "sgemm": sgemm,
-                       "threads": a.threads, "iterations": a.iterations, "model": model,
-                       "runs": [{"side": side, "precision": run[0], "batch": run[1], "max_seq_length": MAX_SEQ_LENGTH,
-                                 "real_length": run[2], "ngrams": NGRAMS, "weights": run[3], **result}
-                                for (side, run), result in results.items()],
-                       "rows": [dict(zip(["scenario", "metric", "torch", "zen", "zen_advantage", "busy_elsewhere"], row))
-                                for row in rows]}, f, indent=2)
+            runs = [{"side": side, "precision": run[0], "batch": run[1], "max_seq_length": MAX_SEQ_LENGTH,
+                     "real_length": run[2], "ngrams": NGRAMS, "weights": run[3],
+                     "processes": [r or {"failed": True} for r in processes]}
+                    for (side, run), processes in results.items()]
+            columns = ["scenario", "metric", "torch", "zen", "zen_advantage", "spread", "busy_elsewhere"]
+            json.dump({"date": now, "machine": host, "versions": software, "sgemm": sgemm, "threads": a.threads,
+                       "iterations": a.iterations, "repeats": a.repeats, "model": model, "runs": runs,
+                       "rows": [dict(zip(columns, row)) for row in rows]}, f, indent=2)
 
 
 if __name__ == "__main__":

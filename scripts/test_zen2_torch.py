@@ -10,12 +10,14 @@ the padding masks are exercised too.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zen2_torch  # noqa: E402
@@ -64,8 +66,8 @@ def features(tmp_path, name, cases, task, max_seq_length, weighting="frequency")
     return batch, [len(row["input_ids"]) for row in rows]
 
 
-def run(name, batch, head):
-    model, _ = zen2_torch.load(os.path.join(MODELS, name))
+def run(name, batch, head, directory=None):
+    model, _ = zen2_torch.load(directory or os.path.join(MODELS, name))
     with torch.inference_mode():
         return model(**batch, head=head)
 
@@ -105,10 +107,24 @@ def test_token_classifier(tmp_path, weighting, key):
         close(logits[b, :lengths[b]], case[key])
 
 
-def test_pretraining_heads(tmp_path):
+def without_decoder(tmp_path):
+    """The MLM checkpoint as model.safetensors (float16, LayerNorm.gamma/beta) without the decoder
+    weight, which is tied to the character embeddings."""
+    source, target = os.path.join(MODELS, "zen2-tiny-mlm"), tmp_path / "untied"
+    target.mkdir()
+    for name in ("config.json", "vocab.txt", "ngram.txt"):
+        shutil.copy(os.path.join(source, name), target)
+    state = torch.load(os.path.join(source, "pytorch_model.bin"), map_location="cpu", weights_only=True)
+    del state["cls.predictions.decoder.weight"]
+    save_file({k: v.contiguous() for k, v in state.items()}, str(target / "model.safetensors"))
+    return str(target)
+
+
+@pytest.mark.parametrize("untied", [False, True], ids=["as-saved", "decoder-absent"])
+def test_pretraining_heads(tmp_path, untied):
     e = expected("zen2-tiny-mlm")
     batch, _ = features(tmp_path, "zen2-tiny-mlm", e["cases"], "sequence", e["max_seq_length"])
-    mlm, nsp = run("zen2-tiny-mlm", batch, "pretraining")
+    mlm, nsp = run("zen2-tiny-mlm", batch, "pretraining", without_decoder(tmp_path) if untied else None)
     for b, case in enumerate(e["cases"]):
         positions = case["mask_positions"]
         assert [i for i, t in enumerate(batch["input_ids"][b].tolist()) if t == 103] == positions  # [MASK]

@@ -49,7 +49,7 @@ class ZenConfig:
     def from_json(cls, path):
         with open(path, encoding="utf-8") as f:
             values = json.load(f)
-        config = cls(**{k: values[k] for k in (f.name for f in dataclasses.fields(cls)) if k in values})
+        config = cls(**{field.name: values[field.name] for field in dataclasses.fields(cls) if field.name in values})
         if config.hidden_act != "gelu":
             raise ValueError(f"{path}: hidden_act {config.hidden_act!r} is not supported, only 'gelu'")
         return config
@@ -207,18 +207,28 @@ class ZenModel(nn.Module):
         return layers[-1], self.pooler(layers[-1]), layers
 
 
-class LMPredictionHead(nn.Module):
+class PredictionTransform(nn.Module):
     def __init__(self, config):
         super().__init__()
-        H = config.hidden_size
-        self.transform = nn.Module()
-        self.transform.dense = nn.Linear(H, H)
-        self.transform.LayerNorm = nn.LayerNorm(H, eps=config.layer_norm_eps)
-        self.decoder = nn.Linear(H, config.vocab_size, bias=False)
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x):
+        return self.LayerNorm(F.gelu(self.dense(x)))
+
+
+class LMPredictionHead(nn.Module):
+    """decoder(LN(GELU(dense(X)))) + bias; the decoder is the character embeddings when the
+    checkpoint has no decoder weight of its own (see load)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.transform = PredictionTransform(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         self.bias = nn.Parameter(torch.empty(config.vocab_size))
 
     def forward(self, x):
-        return self.decoder(self.transform.LayerNorm(F.gelu(self.transform.dense(x)))) + self.bias
+        return self.decoder(self.transform(x)) + self.bias
 
 
 class PreTrainingHeads(nn.Module):
@@ -262,9 +272,7 @@ def canonical_name(name):
     """The reference's tensor name: `bert.` prefix on encoder tensors, LayerNorm.weight/.bias."""
     if not name.startswith(("bert.", "classifier.", "cls.")):
         name = "bert." + name
-    if ".LayerNorm." in name:
-        name = name.replace(".LayerNorm.gamma", ".LayerNorm.weight").replace(".LayerNorm.beta", ".LayerNorm.bias")
-    return name
+    return name.replace(".LayerNorm.gamma", ".LayerNorm.weight").replace(".LayerNorm.beta", ".LayerNorm.bias")
 
 
 def load(directory):
@@ -353,9 +361,10 @@ def bench(directory, batch=8, max_seq_length=128, real_length=64, ngrams=20, ite
           precision="fp32"):
     """Sequence classification (or the bare encoder) on the synthetic batch. load_s runs from the
     start of loading the checkpoint to the end of the first forward pass (the warm-up); the
-    iterations after it are timed one batch each. peak_rss_mb is the process's ru_maxrss."""
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be fp32 or bf16, not {precision!r}")
+    iterations after it are timed one batch each: p50 is their lower median, p90 the nearest-rank
+    90th percentile. peak_rss_mb is the process's ru_maxrss."""
+    if precision not in ("fp32", "bf16") or iterations < 1:
+        raise ValueError("precision must be fp32 or bf16, and iterations at least 1")
     torch.set_num_threads(threads)
     start = time.perf_counter()
     model, config = load(directory)
@@ -369,7 +378,8 @@ def bench(directory, batch=8, max_seq_length=128, real_length=64, ngrams=20, ite
             t0 = time.perf_counter()
             model(**inputs, head=head)
             times.append(time.perf_counter() - t0)
-    p50, p90 = np.percentile(times, [50, 90])
+    times.sort()
+    p50, p90 = times[(iterations - 1) // 2], times[math.ceil(0.9 * iterations) - 1]  # lower median, nearest rank
     flops = flops_per_batch(config, batch, max_seq_length, config.num_labels if head == "sequence" else 0)
     return {
         "seq_per_s": batch / p50,

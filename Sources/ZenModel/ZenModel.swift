@@ -29,11 +29,15 @@ public final class ZenModel: Sendable {
     let encoder: ZenEncoder
     let heads: Heads
 
-    public init(directory: String) throws {
+    public let precision: Precision
+
+    public init(directory: String, precision: Precision = .fp32) throws {
         config = try ZenConfig(contentsOf: directory + "/config.json")
         tokenizer = try BertTokenizer(vocabularyAt: directory + "/vocab.txt")
         ngrams = try NgramDictionary(contentsOf: directory + "/ngram.txt", tokenizer: tokenizer)
-        let store = try WeightStore(directory: directory)
+        self.precision = precision
+        var store = try WeightStore(directory: directory)
+        store.precision = precision
         encoder = try ZenEncoder(store, config: config)
         heads = try Heads(store, config: config, wordEmbeddings: encoder.embeddings.table)
     }

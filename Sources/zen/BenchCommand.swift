@@ -16,26 +16,24 @@ struct BenchCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Checkpoint directory.") var model: String
+    @OptionGroup var model: ModelOptions
     @Option(help: "Sequences per batch.") var batch: Int = 8
     @Option(help: "max_seq_length (L).") var maxSeqLength: Int = 128
     @Option(help: "Real tokens per sequence (R), [CLS] and [SEP] included.") var realLength: Int = 64
     @Option(help: "Real n-grams per sequence (K), each of 2 characters.") var ngrams: Int = 20
     @Option(help: "Timed batches.") var iterations: Int = 5
     @Option(help: "Compute threads (OpenBLAS and attention).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "fp32 (exact) or bf16.") var precision: String = "fp32"
 
     func validate() throws {
         guard batch >= 1, iterations >= 1, threads >= 1 else { throw ValidationError("batch, iterations and threads must be positive") }
         guard (4...maxSeqLength).contains(realLength) else { throw ValidationError("real-length must be between 4 and max-seq-length") }
         guard (0...NgramDictionary.slotCount).contains(ngrams) else { throw ValidationError("ngrams must be between 0 and 128") }
-        guard precision == "fp32" else { throw ValidationError("precision \(precision) is not available yet; use fp32") }
     }
 
     func run() throws {
         ComputeThreads.set(threads)
         let start = DispatchTime.now()
-        let model = try ZenModel(directory: model)
+        let model = try model.load()
         let inputs = syntheticBatch(wordSize: model.config.wordSize)
         _ = try model.encode([inputs[0]])
         let loadSeconds = seconds(since: start)
@@ -64,7 +62,7 @@ struct BenchCommand: ParsableCommand {
             ("sgemm_gflops", format(measureSGEMM())),
             ("batch", "\(batch)"), ("max_seq_length", "\(maxSeqLength)"), ("real_length", "\(realLength)"),
             ("ngrams", "\(ngrams)"), ("iterations", "\(iterations)"), ("threads", "\(threads)"),
-            ("precision", "\"\(precision)\""),
+            ("precision", "\"\(model.precision.rawValue)\""), ("bf16_accelerated", "\(BF16Weight.isAccelerated)"),
         ]
         print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }

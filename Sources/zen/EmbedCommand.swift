@@ -9,15 +9,14 @@ struct EmbedCommand: ParsableCommand {
         discussion: #"Input lines are {"text": ..., "text_pair": ...}; output lines {"pooled_output": [H], "sequence_output": [[H], ...]} over every real token, [CLS] and [SEP] included."#
     )
 
-    @Option(help: "Checkpoint directory (config.json, vocab.txt, ngram.txt, model.safetensors or pytorch_model.bin).")
-    var model: String
+    @OptionGroup var model: ModelOptions
 
     @OptionGroup var lines: LinesOptions
 
     func validate() throws { try lines.requireTokenTask(false) }
 
     func run() throws {
-        let model = try ZenModel(directory: model)
+        let model = try model.load()
         let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength, weighting: lines.weighting)
         let inputPath = lines.input
         try lines.transformLines(parallel: false) { line in

@@ -8,8 +8,7 @@ struct FillMaskCommand: ParsableCommand {
         abstract: "Show the most likely tokens at each [MASK] of a text."
     )
 
-    @Option(help: "Checkpoint directory with a masked-LM head.")
-    var model: String
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "Candidates to show per [MASK].")
     var topK: Int = 5
@@ -21,7 +20,7 @@ struct FillMaskCommand: ParsableCommand {
     var text: String
 
     func run() throws {
-        let model = try ZenModel(directory: model)
+        let model = try model.load()
         let result = try model.fillMask(text, topK: topK, maxSeqLength: maxSeqLength)
         if result.masks.isEmpty {
             throw CLIError("the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)")

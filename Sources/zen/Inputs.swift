@@ -1,8 +1,22 @@
 import ArgumentParser
 import Foundation
+import ZenModel
 import ZenText
 
 extension NgramWeighting: ExpressibleByArgument {}
+
+extension Precision: ExpressibleByArgument {}
+
+/// The checkpoint a command runs.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Checkpoint directory (config.json, vocab.txt, ngram.txt, model.safetensors or pytorch_model.bin).")
+    var model: String
+
+    @Option(help: "fp32 (exact, the default) or bf16 (bfloat16 weights and products, float32 accumulation).")
+    var precision: Precision = .fp32
+
+    func load() throws -> ZenModel { try ZenModel(directory: model, precision: precision) }
+}
 
 /// The options every JSON Lines command shares.
 struct LinesOptions: ParsableArguments {

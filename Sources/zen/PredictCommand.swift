@@ -17,8 +17,7 @@ struct PredictCommand: ParsableCommand {
 
     enum Task: String, ExpressibleByArgument, CaseIterable { case classification, ner, mlm }
 
-    @Option(help: "Checkpoint directory (config.json, vocab.txt, ngram.txt, model.safetensors or pytorch_model.bin).")
-    var model: String
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "classification, ner or mlm.")
     var task: Task
@@ -28,7 +27,7 @@ struct PredictCommand: ParsableCommand {
     func validate() throws { try lines.requireTokenTask(task == .ner) }
 
     func run() throws {
-        let model = try ZenModel(directory: model)
+        let model = try model.load()
         let (task, inputPath, maxSeqLength, weighting) = (task, lines.input, lines.maxSeqLength, lines.weighting)
         try lines.transformLines(parallel: false) { line in
             var object = JSONObjectBuilder()

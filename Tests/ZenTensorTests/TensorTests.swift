@@ -97,3 +97,26 @@ struct SplitMix64 {
         for r in 0..<rows { for c in 0..<outputs { #expect(abs(y[r, c] - (reference[r, c] + b.scalars[c])) < 1e-4) } }
     }
 }
+
+@Suite struct BFloat16Tests {
+    func random(_ count: Int, _ generator: inout SplitMix64) -> [Float] { (0..<count).map { _ in generator.nextFloat() } }
+
+    @Test(arguments: [(1, 16, 2), (7, 33, 5), (13, 100, 64), (64, 257, 96)])
+    func gemmMatchesTheRoundedFloat32Product(rows: Int, outputs: Int, inputs: Int) {
+        var generator = SplitMix64(seed: UInt64(rows * 1000 + outputs))
+        let x = Tensor(shape: [rows, inputs], scalars: random(rows * inputs, &generator))
+        let w = Tensor(shape: [outputs, inputs], scalars: random(outputs * inputs, &generator))
+        let b = Tensor(shape: [outputs], scalars: random(outputs, &generator))
+        // bfloat16 products are exact in float32: the rounded inputs' float32 product is the yardstick.
+        func rounded(_ t: Tensor) -> Tensor {
+            Tensor(shape: t.shape, scalars: t.scalars.map { Float(bitPattern: ($0.bitPattern &+ 0x7FFF &+ (($0.bitPattern >> 16) & 1)) & 0xFFFF_0000) })
+        }
+        let expected = linear(rounded(x), weight: rounded(w), bias: b)
+        let packed = BF16Weight(w)
+        for portable in [false, true] {
+            let got = linear(x, weight: packed, bias: b, portable: portable)
+            #expect(got.shape == [rows, outputs])
+            for r in 0..<rows { for c in 0..<outputs { #expect(abs(got[r, c] - expected[r, c]) < 1e-4, "\(portable) [\(r), \(c)]") } }
+        }
+    }
+}

@@ -1,6 +1,12 @@
 import Foundation
 import ZenTensor
 
+/// The arithmetic of the projections: exact float32 (the default), or bfloat16 weights and
+/// inputs with float32 accumulation (about 2 significant digits per product; opt-in).
+public enum Precision: String, Sendable, CaseIterable {
+    case fp32, bf16
+}
+
 /// The tensors of a checkpoint under canonical names, checked against the config as they are taken.
 ///
 /// Canonical names are the reference's without the `bert.` prefix of the encoder
@@ -9,6 +15,8 @@ import ZenTensor
 /// bare encoder, a model with heads, and the old `gamma`/`beta` naming all load the same way.
 public struct WeightStore: @unchecked Sendable {
     public let path: String
+    /// The arithmetic the model built from these weights will use.
+    public var precision: Precision = .fp32
     private var tensors: [String: TensorData] = [:]
 
     /// Reads `model.safetensors` from `directory` if present, else `pytorch_model.bin`.

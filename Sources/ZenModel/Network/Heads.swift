@@ -40,7 +40,7 @@ struct MaskedLMHead: Sendable {
         norm = try LayerNorm(store, "cls.predictions.transform.LayerNorm", width: hidden, eps: config.layerNormEps)
         let weight = store.contains("cls.predictions.decoder.weight")
             ? try store.tensor("cls.predictions.decoder.weight", shape: [vocabulary, hidden]) : wordEmbeddings
-        decoder = Linear(weight: weight, bias: try store.tensor("cls.predictions.bias", shape: [vocabulary]))
+        decoder = Linear(weight: weight, bias: try store.tensor("cls.predictions.bias", shape: [vocabulary]), precision: store.precision)
     }
 
     /// Vocabulary logits `[rows, V]` for the given rows of the sequence output.

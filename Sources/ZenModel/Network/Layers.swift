@@ -1,22 +1,28 @@
 import ZenTensor
 
-/// `torch.nn.Linear`: `y = x · Wᵀ + b`, weight `[out, in]`.
+/// `torch.nn.Linear`: `y = x · Wᵀ + b`, weight `[out, in]`; with `.bf16` precision the weight
+/// is also packed to bfloat16 and the product runs on the bfloat16 GEMM.
 struct Linear: Sendable {
     let weight: Tensor
     let bias: Tensor
+    let packed: BF16Weight?
 
     init(_ store: WeightStore, _ prefix: String, inputs: Int, outputs: Int) throws(CheckpointError) {
-        weight = try store.tensor(prefix + ".weight", shape: [outputs, inputs])
-        bias = try store.tensor(prefix + ".bias", shape: [outputs])
+        self.init(weight: try store.tensor(prefix + ".weight", shape: [outputs, inputs]),
+                  bias: try store.tensor(prefix + ".bias", shape: [outputs]), precision: store.precision)
     }
 
     /// A linear map whose weight lives elsewhere (the MLM decoder shares the word embeddings).
-    init(weight: Tensor, bias: Tensor) {
+    init(weight: Tensor, bias: Tensor, precision: Precision) {
         self.weight = weight
         self.bias = bias
+        packed = precision == .bf16 ? BF16Weight(weight) : nil
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        if let packed { return linear(x, weight: packed, bias: bias) }
+        return linear(x, weight: weight, bias: bias)
+    }
 }
 
 /// `torch.nn.LayerNorm` over the hidden dimension.

@@ -1,0 +1,31 @@
+#ifndef ZEN_KERNELS_H
+#define ZEN_KERNELS_H
+
+#include <stdint.h>
+
+/// Kernels that Swift cannot express at full speed: a bfloat16 GEMM on AVX-512 BF16.
+
+/// Whether this CPU has AVX-512 BF16 (vdpbf16ps); without it the GEMM below runs a portable
+/// loop that computes the same products, slowly.
+int zen_has_avx512_bf16(void);
+
+/// Bytes that `zen_bf16_pack` writes for an [n, k] weight.
+int64_t zen_bf16_packed_size(int n, int k);
+
+/// Packs a row-major float32 weight W [n, k] (PyTorch's [out, in]) into bfloat16, rounded to
+/// nearest even, in blocks of 16 output rows with k in pairs: block b, pair p holds
+/// W[16b + j][2p], W[16b + j][2p + 1] for j = 0..15 (zero-padded past n and k).
+void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed);
+
+/// C[:, n_begin..<n_end] = A · Wᵀ (+ bias), A float32 [m, k] (row stride lda) rounded to bfloat16,
+/// W packed by `zen_bf16_pack`, products accumulated in float32. n_begin is a multiple of 16.
+void zen_bf16_gemm(const float *a, int m, int k, int lda,
+                   const uint16_t *packed, int n, int n_begin, int n_end,
+                   const float *bias, float *c, int ldc);
+
+/// The portable loop of `zen_bf16_gemm`, whatever the CPU: the yardstick for its tests.
+void zen_bf16_gemm_portable(const float *a, int m, int k, int lda,
+                            const uint16_t *packed, int n, int n_begin, int n_end,
+                            const float *bias, float *c, int ldc);
+
+#endif
