@@ -38,18 +38,16 @@ int64_t zen_bf16_packed_size(int n, int k) {
     return (int64_t)blocks_of(n) * pairs_of(k) * 32 * (int64_t)sizeof(uint16_t);
 }
 
-void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed) {
+void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed, int block_begin, int block_end) {
     const int pairs = pairs_of(k);
-    for (int block = 0; block < blocks_of(n); block++) {
-        for (int p = 0; p < pairs; p++) {
-            uint16_t *out = packed + ((int64_t)block * pairs + p) * 32;
-            for (int j = 0; j < 16; j++) {
-                const int row = block * 16 + j;
-                for (int e = 0; e < 2; e++) {
-                    const int col = 2 * p + e;
-                    out[2 * j + e] = (row < n && col < k) ? to_bf16(w[(int64_t)row * k + col]) : 0;
-                }
-            }
+    if (block_end > blocks_of(n)) block_end = blocks_of(n);
+    for (int block = block_begin; block < block_end; block++) {
+        uint16_t *out = packed + (int64_t)block * pairs * 32;
+        memset(out, 0, (size_t)pairs * 32 * sizeof(uint16_t));
+        // Rows are read contiguously; each lands in every pair's slot 2j, 2j + 1.
+        for (int j = 0; j < 16 && block * 16 + j < n; j++) {
+            const float *row = w + (int64_t)(block * 16 + j) * k;
+            for (int col = 0; col < k; col++) out[(int64_t)(col / 2) * 32 + 2 * j + (col & 1)] = to_bf16(row[col]);
         }
     }
 }

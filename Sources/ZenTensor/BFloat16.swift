@@ -11,7 +11,17 @@ public final class BF16Weight: @unchecked Sendable {
         precondition(weight.rank == 2, "BF16Weight: needs a rank-2 weight, got \(weight.shape)")
         (outputs, inputs) = (weight.shape[0], weight.shape[1])
         packed = .allocate(capacity: Int(zen_bf16_packed_size(Int32(outputs), Int32(inputs))) / 2)
-        weight.withUnsafeBufferPointer { zen_bf16_pack($0.baseAddress!, Int32(outputs), Int32(inputs), packed) }
+        let (n, k) = (Int32(outputs), Int32(inputs))
+        let blocks = (outputs + 15) / 16
+        let parts = min(blocks, ComputeThreads.count)
+        let perPart = (blocks + parts - 1) / parts
+        let target = UnsafeSendablePointer(packed)
+        weight.withUnsafeBufferPointer { source in
+            let source = UnsafeSendablePointer(UnsafeMutablePointer(mutating: source.baseAddress!))
+            parallelFor(parts) { part in
+                zen_bf16_pack(source.pointer, n, k, target.pointer, Int32(part * perPart), Int32(min(blocks, (part + 1) * perPart)))
+            }
+        }
     }
 
     deinit { packed.deallocate() }

@@ -12,10 +12,11 @@ int zen_has_avx512_bf16(void);
 /// Bytes that `zen_bf16_pack` writes for an [n, k] weight.
 int64_t zen_bf16_packed_size(int n, int k);
 
-/// Packs a row-major float32 weight W [n, k] (PyTorch's [out, in]) into bfloat16, rounded to
-/// nearest even, in blocks of 16 output rows with k in pairs: block b, pair p holds
-/// W[16b + j][2p], W[16b + j][2p + 1] for j = 0..15 (zero-padded past n and k).
-void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed);
+/// Packs blocks [block_begin, block_end) of a row-major float32 weight W [n, k] (PyTorch's
+/// [out, in]) into bfloat16, rounded to nearest even. Block b holds 16 output rows with k in
+/// pairs: pair p holds W[16b + j][2p], W[16b + j][2p + 1] for j = 0..15 (zero-padded past n, k).
+/// There are (n + 15) / 16 blocks.
+void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed, int block_begin, int block_end);
 
 /// C[:, n_begin..<n_end] = A · Wᵀ (+ bias), A float32 [m, k] (row stride lda) rounded to bfloat16,
 /// W packed by `zen_bf16_pack`, products accumulated in float32. n_begin is a multiple of 16.
