@@ -1,39 +1,12 @@
-import Foundation
 import ZenTensor
-
-/// Where each sequence's rows lie in a batch stacked row-wise, `[Σ T, H]`: every sequence runs at
-/// its real length, so there is no padding and no mask.
-struct Segments: Sendable {
-    let starts: [Int]
-    let lengths: [Int]
-
-    init(lengths: [Int]) {
-        self.lengths = lengths
-        var starts: [Int] = []
-        var total = 0
-        for length in lengths {
-            starts.append(total)
-            total += length
-        }
-        self.starts = starts
-        rowCount = total
-    }
-
-    let rowCount: Int
-    var count: Int { lengths.count }
-    func rows(_ index: Int) -> Range<Int> { starts[index]..<(starts[index] + lengths[index]) }
-}
 
 /// Transformer-XL style self-attention with relative sinusoidal positions, as in every ZEN 2.0
 /// layer (spec section 5). For query i, key j and each head:
 ///
 ///     score(i, j) = ((q_i + r_r_bias) · k_j + (q_i + r_w_bias) · R(j − i)) / √d
 ///
-/// The projections are single GEMMs over the whole stacked batch. Then, for each sequence and
-/// head (in parallel), the content term is one GEMM against the keys and the position term one
-/// GEMM against the `2T − 1` sinusoid rows of the distances that occur, read back along the
-/// diagonals. There is no mask: characters run at their real length, and the 128 n-gram slots
-/// attend to each other, padding included, as the reference does.
+/// The projections are single GEMMs over the whole stacked batch; the scores are
+/// `relativeAttention` of the tensor core.
 struct RelativeAttention: Sendable {
     let query: Linear
     let key: Linear
@@ -42,13 +15,10 @@ struct RelativeAttention: Sendable {
     let contentBias: Tensor
     /// `[heads, d]`; goes with the position term.
     let positionBias: Tensor
-    let heads: Int
-    let headSize: Int
 
     init(_ store: WeightStore, _ prefix: String, config: ZenConfig) throws(CheckpointError) {
         let hidden = config.hiddenSize
-        heads = config.numAttentionHeads
-        headSize = config.headSize
+        let (heads, headSize) = (config.numAttentionHeads, config.headSize)
         query = try Linear(store, prefix + ".query", inputs: hidden, outputs: hidden)
         key = try Linear(store, prefix + ".key", inputs: hidden, outputs: hidden)
         value = try Linear(store, prefix + ".value", inputs: hidden, outputs: hidden)
@@ -58,101 +28,7 @@ struct RelativeAttention: Sendable {
 
     /// The context vectors `[Σ T, H]` of `x` `[Σ T, H]`, before the output projection.
     func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions) -> Tensor {
-        let hidden = heads * headSize
-        let q = query(x), k = key(x), v = value(x)
-        var context = Tensor(zeros: [segments.rowCount, hidden])
-        context.withUnsafeMutableBufferPointer { output in
-        q.withUnsafeBufferPointer { q in
-        k.withUnsafeBufferPointer { k in
-        v.withUnsafeBufferPointer { v in
-        contentBias.withUnsafeBufferPointer { contentBias in
-        positionBias.withUnsafeBufferPointer { positionBias in
-            let inputs = AttentionInputs(q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!,
-                                         contentBias: contentBias.baseAddress!, positionBias: positionBias.baseAddress!,
-                                         context: output.baseAddress!)
-            parallelFor(segments.count * heads) { task in
-                let (segment, head) = task.quotientAndRemainder(dividingBy: heads)
-                attend(inputs, rows: segments.rows(segment), head: head, positions: positions.table(length: segments.lengths[segment]))
-            }
-        }}}}}}
-        return context
-    }
-
-    /// Raw pointers into the batch's projections and output, shared by the parallel tasks, each
-    /// of which reads and writes only its own rows and head columns.
-    private struct AttentionInputs: @unchecked Sendable {
-        let q, k, v, contentBias, positionBias: UnsafePointer<Float>
-        let context: UnsafeMutablePointer<Float>
-    }
-
-    /// One head of one sequence.
-    private func attend(_ inputs: AttentionInputs, rows: Range<Int>, head: Int, positions: Tensor) {
-        let length = rows.count
-        let hidden = heads * headSize
-        let span = 2 * length - 1
-        let offset = rows.lowerBound * hidden + head * headSize
-        let scale = 1 / Float(headSize).squareRoot()
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * headSize + length * length + length * span)
-        defer { scratch.deallocate() }
-        let shiftedQuery = scratch, scores = scratch + length * headSize, position = scores + length * length
-        let q = inputs.q + offset, k = inputs.k + offset, v = inputs.v + offset
-
-        func shift(by bias: UnsafePointer<Float>) {
-            for row in 0..<length {
-                for c in 0..<headSize { shiftedQuery[row * headSize + c] = q[row * hidden + c] + bias[c] }
-            }
-        }
-        // (q + r_r_bias) · kᵀ
-        shift(by: inputs.contentBias + head * headSize)
-        BLAS.sgemm(transposeA: false, transposeB: true, m: length, n: length, k: headSize,
-                   a: shiftedQuery, lda: headSize, b: k, ldb: hidden, c: scores, ldc: length)
-        // (q + r_w_bias) · R(p)ᵀ for every distance p, then score(i, j) takes p = j − i.
-        shift(by: inputs.positionBias + head * headSize)
-        positions.withUnsafeBufferPointer { r in
-            BLAS.sgemm(transposeA: false, transposeB: true, m: length, n: span, k: headSize,
-                       a: shiftedQuery, lda: headSize, b: r.baseAddress!, ldb: headSize, c: position, ldc: span)
-        }
-        for i in 0..<length {
-            let diagonal = position + i * span + (length - 1 - i)
-            let row = scores + i * length
-            for j in 0..<length { row[j] = (row[j] + diagonal[j]) * scale }
-        }
-        softmaxRowsInPlace(scores, rows: length, columns: length)
-        BLAS.sgemm(transposeA: false, transposeB: false, m: length, n: headSize, k: length,
-                   a: scores, lda: length, b: v, ldb: hidden, c: inputs.context + offset, ldc: hidden)
-    }
-}
-
-/// The relative sinusoid `R(p) = [sin(p·w_0) … sin(p·w_{d/2−1}), cos(p·w_0) … cos(p·w_{d/2−1})]`,
-/// `w_m = exp(−m · ln(10000) / (d/2 − 1))`, computed in float32 as the reference's table is, for
-/// each sequence length of a batch.
-struct RelativePositions: Sendable {
-    private let tables: [Int: Tensor]
-
-    init(lengths: some Sequence<Int>, dimension: Int) {
-        var tables: [Int: Tensor] = [:]
-        for length in lengths where tables[length] == nil {
-            tables[length] = Self.table(length: length, dimension: dimension)
-        }
-        self.tables = tables
-    }
-
-    /// `[2T − 1, d]`, row r holding R(r − (T − 1)).
-    func table(length: Int) -> Tensor { tables[length]! }
-
-    static func table(length: Int, dimension: Int) -> Tensor {
-        let half = dimension / 2
-        let step = Float(log(10000.0) / Double(half - 1))
-        let frequencies = (0..<half).map { expf(Float($0) * -step) }
-        return Tensor(shape: [2 * length - 1, dimension]) { values in
-            for row in 0..<(2 * length - 1) {
-                let p = Float(row - (length - 1))
-                for m in 0..<half {
-                    let angle = p * frequencies[m]
-                    values[row * dimension + m] = sinf(angle)
-                    values[row * dimension + half + m] = cosf(angle)
-                }
-            }
-        }
+        relativeAttention(query: query(x), key: key(x), value: value(x), contentBias: contentBias,
+                          positionBias: positionBias, segments: segments, positions: positions)
     }
 }
