@@ -67,7 +67,7 @@ static uint32_t *pack_rows(const float *a, int m, int k, int lda) {
 }
 
 static void gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
-                          const float *bias, float *c, int ldc) {
+                          float *c, int ldc) {
     const int pairs = pairs_of(k);
     for (int i = 0; i < m; i++) {
         for (int col = n_begin; col < n_end && col < n; col++) {
@@ -78,7 +78,7 @@ static void gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *pa
                 sum += from_bf16((uint16_t)pair) * from_bf16(w[(int64_t)p * 32])
                      + from_bf16((uint16_t)(pair >> 16)) * from_bf16(w[(int64_t)p * 32 + 1]);
             }
-            c[(int64_t)i * ldc + col] = sum + (bias ? bias[col] : 0);
+            c[(int64_t)i * ldc + col] += sum;
         }
     }
 }
@@ -89,7 +89,7 @@ static void gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *pa
 /// Register tile: ZEN_ROWS rows × 32 columns (two 16-column blocks), twelve accumulators.
 __attribute__((target("avx512f,avx512bf16")))
 static void gemm_avx512_bf16(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
-                             const float *bias, float *c, int ldc) {
+                             float *c, int ldc) {
     const int pairs = pairs_of(k);
     if (n_end > n) n_end = n;
     for (int col = n_begin; col < n_end; col += 32) {
@@ -99,12 +99,14 @@ static void gemm_avx512_bf16(const uint32_t *rows, int m, int k, const uint16_t 
         const uint32_t *w1 = blocks == 2 ? w0 + (int64_t)pairs * 16 : w0;
         const __mmask16 mask0 = width >= 16 ? 0xffff : (__mmask16)((1u << width) - 1);
         const __mmask16 mask1 = width > 16 ? (width >= 32 ? 0xffff : (__mmask16)((1u << (width - 16)) - 1)) : 0;
-        const __m512 bias0 = bias ? _mm512_maskz_loadu_ps(mask0, bias + col) : _mm512_setzero_ps();
-        const __m512 bias1 = bias && mask1 ? _mm512_maskz_loadu_ps(mask1, bias + col + 16) : _mm512_setzero_ps();
         for (int i0 = 0; i0 < m; i0 += ZEN_ROWS) {
             const int height = m - i0 < ZEN_ROWS ? m - i0 : ZEN_ROWS;
             __m512 acc0[ZEN_ROWS], acc1[ZEN_ROWS];
-            for (int r = 0; r < ZEN_ROWS; r++) { acc0[r] = bias0; acc1[r] = bias1; }
+            for (int r = 0; r < ZEN_ROWS; r++) {
+                float *out = c + (int64_t)(i0 + (r < height ? r : 0)) * ldc + col;
+                acc0[r] = _mm512_maskz_loadu_ps(mask0, out);
+                acc1[r] = mask1 ? _mm512_maskz_loadu_ps(mask1, out + 16) : _mm512_setzero_ps();
+            }
             const uint32_t *a = rows + (int64_t)i0 * pairs;
             if (height == ZEN_ROWS) {
                 for (int p = 0; p < pairs; p++) {
@@ -139,25 +141,25 @@ static void gemm_avx512_bf16(const uint32_t *rows, int m, int k, const uint16_t 
 
 void zen_bf16_gemm(const float *a, int m, int k, int lda,
                    const uint16_t *packed, int n, int n_begin, int n_end,
-                   const float *bias, float *c, int ldc) {
+                   float *c, int ldc) {
     if (m <= 0 || n_begin >= n_end) return;
     uint32_t *rows = pack_rows(a, m, k, lda);
 #if defined(__x86_64__)
     if (zen_has_avx512_bf16()) {
-        gemm_avx512_bf16(rows, m, k, packed, n, n_begin, n_end, bias, c, ldc);
+        gemm_avx512_bf16(rows, m, k, packed, n, n_begin, n_end, c, ldc);
         free(rows);
         return;
     }
 #endif
-    gemm_portable(rows, m, k, packed, n, n_begin, n_end, bias, c, ldc);
+    gemm_portable(rows, m, k, packed, n, n_begin, n_end, c, ldc);
     free(rows);
 }
 
 void zen_bf16_gemm_portable(const float *a, int m, int k, int lda,
                             const uint16_t *packed, int n, int n_begin, int n_end,
-                            const float *bias, float *c, int ldc) {
+                            float *c, int ldc) {
     if (m <= 0 || n_begin >= n_end) return;
     uint32_t *rows = pack_rows(a, m, k, lda);
-    gemm_portable(rows, m, k, packed, n, n_begin, n_end, bias, c, ldc);
+    gemm_portable(rows, m, k, packed, n, n_begin, n_end, c, ldc);
     free(rows);
 }

@@ -30,30 +30,17 @@ public final class BF16Weight: @unchecked Sendable {
     public static let isAccelerated = zen_has_avx512_bf16() != 0
 }
 
-/// `x · Wᵀ + b` with a bfloat16 weight: x rounded to bfloat16 too, float32 accumulation and
-/// output. Output columns are split over the compute threads in blocks of 32.
-public func linear(_ x: Tensor, weight: BF16Weight, bias: Tensor?, portable: Bool = false) -> Tensor {
+/// `x · Wᵀ + b (+ residual)` with a bfloat16 weight: x rounded to bfloat16 too, float32
+/// accumulation and output. Output columns are split over the compute threads in blocks of 32.
+public func linear(_ x: Tensor, weight: BF16Weight, bias: Tensor?, residual: Tensor? = nil, portable: Bool = false) -> Tensor {
     precondition(x.rank == 2 && x.shape[1] == weight.inputs, "linear: input \(x.shape) does not fit weight [\(weight.outputs), \(weight.inputs)]")
-    let (rows, outputs) = (x.shape[0], weight.outputs)
-    if let bias { precondition(bias.count == outputs, "linear: bias \(bias.shape) does not fit \(outputs) outputs") }
-    var result = Tensor(zeros: [rows, outputs])
-    let blocks = (outputs + 31) / 32
-    let parts = min(blocks, rows * weight.inputs * outputs < 1 << 21 ? 1 : ComputeThreads.count)
-    let blocksPerPart = (blocks + parts - 1) / parts
-    result.withUnsafeMutableBufferPointer { y in
-        x.withUnsafeBufferPointer { a in
-            let y = UnsafeSendablePointer(y.baseAddress!)
-            let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
-            let b = bias?.withUnsafeBufferPointer { UnsafeSendablePointer(UnsafeMutablePointer(mutating: $0.baseAddress!)) }
-            parallelFor(parts) { part in
-                let begin = part * blocksPerPart * 32
-                let end = min(outputs, (part + 1) * blocksPerPart * 32)
-                guard begin < end else { return }
-                let gemm = portable ? zen_bf16_gemm_portable : zen_bf16_gemm
-                gemm(a.pointer, Int32(rows), Int32(weight.inputs), Int32(weight.inputs), weight.packed, Int32(outputs),
-                     Int32(begin), Int32(end), b?.pointer, y.pointer, Int32(outputs))
-            }
+    let (rows, inputs, outputs) = (x.shape[0], weight.inputs, weight.outputs)
+    return x.withUnsafeBufferPointer { a in
+        let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
+        let gemm = portable ? zen_bf16_gemm_portable : zen_bf16_gemm
+        return projection(rows: rows, inputs: inputs, outputs: outputs, columnAlignment: 32, bias: bias, residual: residual) { columns, y in
+            gemm(a.pointer, Int32(rows), Int32(inputs), Int32(inputs), weight.packed, Int32(outputs),
+                 Int32(columns.lowerBound), Int32(columns.upperBound), y, Int32(outputs))
         }
     }
-    return result
 }

@@ -5,38 +5,51 @@ import Foundation
 /// Each returns a new tensor; in-place variants (`…InPlace`) exist where a layer can reuse its
 /// input. Products go to BLAS; the element-wise kernels are plain loops the compiler vectorizes.
 
-/// `x · Wᵀ + b` with PyTorch's `[out, in]` weight layout: `[rows, in]` to `[rows, out]`.
-///
-/// Large products are split by output columns over the compute threads, so that each thread
-/// streams its own part of the weights once.
-public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+/// `x · Wᵀ + b (+ residual)` with PyTorch's `[out, in]` weight layout: `[rows, in]` to
+/// `[rows, out]`. A residual (`[rows, out]`) is added by the GEMM itself, accumulating onto it.
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor? = nil) -> Tensor {
     precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[1],
                  "linear: input \(x.shape) does not fit weight \(weight.shape)")
     let (rows, inputs, outputs) = (x.shape[0], x.shape[1], weight.shape[0])
-    if let bias { precondition(bias.count == outputs, "linear: bias \(bias.shape) does not fit weight \(weight.shape)") }
-    var result = Tensor(zeros: [rows, outputs])
-    let work = rows * inputs * outputs
-    let parts = work < 1 << 21 ? 1 : min(ComputeThreads.count, max(1, outputs / 64))
-    let columns = (outputs + parts - 1) / parts
+    let accumulate = bias != nil || residual != nil
+    return x.withUnsafeBufferPointer { a in
+        weight.withUnsafeBufferPointer { w in
+            let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
+            let w = UnsafeSendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!))
+            return projection(rows: rows, inputs: inputs, outputs: outputs, columnAlignment: 1, bias: bias, residual: residual) { columns, y in
+                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns.count, k: inputs,
+                           a: a.pointer, lda: inputs, b: w.pointer + columns.lowerBound * inputs, ldb: inputs,
+                           beta: accumulate ? 1 : 0, c: y + columns.lowerBound, ldc: outputs)
+            }
+        }
+    }
+}
+
+/// The frame of every projection: `[rows, outputs]` holding `residual + bias`, onto which
+/// `product(columns, y)` accumulates its columns of the product. Large products are split by
+/// output columns over the compute threads, so that each thread streams its own part of the
+/// weights once.
+func projection(rows: Int, inputs: Int, outputs: Int, columnAlignment: Int, bias: Tensor?, residual: Tensor?,
+                _ product: @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+    if let bias { precondition(bias.count == outputs, "linear: bias \(bias.shape) does not fit \(outputs) outputs") }
+    if let residual { precondition(residual.shape == [rows, outputs], "linear: residual \(residual.shape) is not [\(rows), \(outputs)]") }
+    var result = residual ?? Tensor(zeros: [rows, outputs])
+    let blocks = (outputs + columnAlignment - 1) / columnAlignment
+    let parts = rows * inputs * outputs < 1 << 21 ? 1 : min(ComputeThreads.count, max(1, blocks / max(1, 64 / columnAlignment)))
+    let blocksPerPart = (blocks + parts - 1) / parts
     result.withUnsafeMutableBufferPointer { y in
-        x.withUnsafeBufferPointer { a in
-            weight.withUnsafeBufferPointer { w in
-                let y = UnsafeSendablePointer(y.baseAddress!)
-                let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
-                let w = UnsafeSendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!))
-                let b = bias?.withUnsafeBufferPointer { UnsafeSendablePointer(UnsafeMutablePointer(mutating: $0.baseAddress!)) }
-                parallelFor(parts) { part in
-                    let first = part * columns
-                    let count = min(columns, outputs - first)
-                    guard count > 0 else { return }
-                    if let b {
-                        for row in 0..<rows { (y.pointer + row * outputs + first).update(from: b.pointer + first, count: count) }
-                    }
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: count, k: inputs,
-                               a: a.pointer, lda: inputs, b: w.pointer + first * inputs, ldb: inputs,
-                               beta: b == nil ? 0 : 1, c: y.pointer + first, ldc: outputs)
+        let y = UnsafeSendablePointer(y.baseAddress!)
+        let b = bias?.withUnsafeBufferPointer { UnsafeSendablePointer(UnsafeMutablePointer(mutating: $0.baseAddress!)) }
+        parallelFor(parts) { part in
+            let columns = min(outputs, part * blocksPerPart * columnAlignment)..<min(outputs, (part + 1) * blocksPerPart * columnAlignment)
+            guard !columns.isEmpty else { return }
+            if let b {
+                for row in 0..<rows {
+                    let target = y.pointer + row * outputs
+                    for column in columns { target[column] += b.pointer[column] }
                 }
             }
+            product(columns, y.pointer)
         }
     }
     return result

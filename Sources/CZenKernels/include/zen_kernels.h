@@ -18,15 +18,15 @@ int64_t zen_bf16_packed_size(int n, int k);
 /// There are (n + 15) / 16 blocks.
 void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed, int block_begin, int block_end);
 
-/// C[:, n_begin..<n_end] = A · Wᵀ (+ bias), A float32 [m, k] (row stride lda) rounded to bfloat16,
-/// W packed by `zen_bf16_pack`, products accumulated in float32. n_begin is a multiple of 16.
+/// C[:, n_begin..<n_end] += A · Wᵀ, A float32 [m, k] (row stride lda) rounded to bfloat16, W
+/// packed by `zen_bf16_pack`, products accumulated in float32. n_begin is a multiple of 16.
 void zen_bf16_gemm(const float *a, int m, int k, int lda,
                    const uint16_t *packed, int n, int n_begin, int n_end,
-                   const float *bias, float *c, int ldc);
+                   float *c, int ldc);
 
 /// The portable loop of `zen_bf16_gemm`, whatever the CPU: the yardstick for its tests.
 void zen_bf16_gemm_portable(const float *a, int m, int k, int lda,
                             const uint16_t *packed, int n, int n_begin, int n_end,
-                            const float *bias, float *c, int ldc);
+                            float *c, int ldc);
 
 #endif

@@ -19,9 +19,10 @@ struct Linear: Sendable {
         packed = precision == .bf16 ? BF16Weight(weight) : nil
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        if let packed { return linear(x, weight: packed, bias: bias) }
-        return linear(x, weight: weight, bias: bias)
+    /// `x · Wᵀ + b`, plus `residual` when given (added by the GEMM, not by a pass of its own).
+    func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+        if let packed { return linear(x, weight: packed, bias: bias, residual: residual) }
+        return linear(x, weight: weight, bias: bias, residual: residual)
     }
 }
 
@@ -38,4 +39,10 @@ struct LayerNorm: Sendable {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+
+    /// Normalizes a tensor that nothing else holds, in place.
+    func callAsFunction(consuming x: consuming Tensor) -> Tensor {
+        layerNormInPlace(&x, weight: weight, bias: bias, eps: eps)
+        return x
+    }
 }

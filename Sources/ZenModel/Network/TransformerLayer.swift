@@ -22,7 +22,7 @@ struct TransformerLayer: Sendable {
 
     /// `x` holds the sequences of a batch stacked row-wise, as `segments` says.
     func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions) -> Tensor {
-        let a = attentionNorm(x + attentionOutput(attention(x, segments: segments, positions: positions)))
-        return outputNorm(a + output(gelu(intermediate(a))))
+        let a = attentionNorm(consuming: attentionOutput(attention(x, segments: segments, positions: positions), residual: x))
+        return outputNorm(consuming: output(gelu(intermediate(a)), residual: a))
     }
 }
