@@ -28,18 +28,23 @@ public struct Segments: Sendable {
 ///
 ///     score(i, j) = ((q_i + r_r_bias) · k_j + (q_i + r_w_bias) · R(j − i)) / √d
 ///
-/// `query`, `key` and `value` are the projections `[Σ T, H]` of a stacked batch; the biases are
-/// `[heads, d]`. For each sequence and head (in parallel) the content term is one GEMM against the
-/// keys and the position term one GEMM against the `2T − 1` sinusoid rows of the distances that
-/// occur, read back along the diagonals. There is no mask: characters run at their real length,
-/// and the 128 n-gram slots attend to each other, padding included, as the reference does.
+/// `key` and `value` are the projections `[Σ T, H]` of a stacked batch, `query` those of every
+/// row too, or, with `queries`, of only the first `queries.lengths[s]` positions of each sequence
+/// (a last layer whose other outputs nobody reads); the biases are `[heads, d]`. The result has
+/// one row per query. For each sequence and head (in parallel) the content term is one GEMM
+/// against the keys and the position term one GEMM against the `2T − 1` sinusoid rows of the
+/// distances that occur, read back along the diagonals. There is no mask: characters run at
+/// their real length, and the 128 n-gram slots attend to each other, padding included, as the
+/// reference does.
 public func relativeAttention(query: Tensor, key: Tensor, value: Tensor, contentBias: Tensor, positionBias: Tensor,
-                              segments: Segments, positions: RelativePositions) -> Tensor {
+                              segments: Segments, queries: Segments? = nil, positions: RelativePositions) -> Tensor {
     let (heads, headSize) = (contentBias.shape[0], contentBias.shape[1])
     let hidden = heads * headSize
-    precondition(query.shape == [segments.rowCount, hidden] && key.shape == query.shape && value.shape == query.shape,
-                 "relativeAttention: projections \(query.shape) do not fit \(segments.rowCount) rows of \(hidden)")
-    var context = Tensor(zeros: [segments.rowCount, hidden])
+    let queries = queries ?? segments
+    precondition(key.shape == [segments.rowCount, hidden] && value.shape == key.shape && query.shape == [queries.rowCount, hidden],
+                 "relativeAttention: projections \(query.shape), \(key.shape) do not fit \(queries.rowCount) and \(segments.rowCount) rows of \(hidden)")
+    precondition(zip(queries.lengths, segments.lengths).allSatisfy { $0 <= $1 }, "relativeAttention: more queries than keys")
+    var context = Tensor(zeros: [queries.rowCount, hidden])
     context.withUnsafeMutableBufferPointer { output in
     query.withUnsafeBufferPointer { q in
     key.withUnsafeBufferPointer { k in
@@ -51,8 +56,8 @@ public func relativeAttention(query: Tensor, key: Tensor, value: Tensor, content
                                      context: output.baseAddress!)
         parallelFor(segments.count * heads) { task in
             let (segment, head) = task.quotientAndRemainder(dividingBy: heads)
-            attend(inputs, rows: segments.rows(segment), head: head, heads: heads, headSize: headSize,
-                   positions: positions.table(length: segments.lengths[segment]))
+            attend(inputs, keys: segments.rows(segment), queries: queries.rows(segment), head: head, heads: heads,
+                   headSize: headSize, positions: positions.table(length: segments.lengths[segment]))
         }
     }}}}}}
     return context
@@ -65,41 +70,43 @@ private struct AttentionInputs: @unchecked Sendable {
     let context: UnsafeMutablePointer<Float>
 }
 
-/// One head of one sequence.
-private func attend(_ inputs: AttentionInputs, rows: Range<Int>, head: Int, heads: Int, headSize: Int, positions: Tensor) {
-    let length = rows.count
+/// One head of one sequence: `queries` are its first positions, `keys` all of them.
+private func attend(_ inputs: AttentionInputs, keys: Range<Int>, queries: Range<Int>, head: Int, heads: Int, headSize: Int,
+                    positions: Tensor) {
+    let (length, count) = (keys.count, queries.count)
+    guard count > 0 else { return }
     let hidden = heads * headSize
     let span = 2 * length - 1
-    let offset = rows.lowerBound * hidden + head * headSize
+    let (keyOffset, queryOffset) = (keys.lowerBound * hidden + head * headSize, queries.lowerBound * hidden + head * headSize)
     let scale = 1 / Float(headSize).squareRoot()
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * headSize + length * length + length * span)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count * headSize + count * length + count * span)
     defer { scratch.deallocate() }
-    let shiftedQuery = scratch, scores = scratch + length * headSize, position = scores + length * length
-    let q = inputs.q + offset, k = inputs.k + offset, v = inputs.v + offset
+    let shiftedQuery = scratch, scores = scratch + count * headSize, position = scores + count * length
+    let q = inputs.q + queryOffset, k = inputs.k + keyOffset, v = inputs.v + keyOffset
 
     func shift(by bias: UnsafePointer<Float>) {
-        for row in 0..<length {
+        for row in 0..<count {
             for c in 0..<headSize { shiftedQuery[row * headSize + c] = q[row * hidden + c] + bias[c] }
         }
     }
     // (q + r_r_bias) · kᵀ
     shift(by: inputs.contentBias + head * headSize)
-    BLAS.sgemm(transposeA: false, transposeB: true, m: length, n: length, k: headSize,
+    BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: length, k: headSize,
                a: shiftedQuery, lda: headSize, b: k, ldb: hidden, c: scores, ldc: length)
     // (q + r_w_bias) · R(p)ᵀ for every distance p, then score(i, j) takes p = j − i.
     shift(by: inputs.positionBias + head * headSize)
     positions.withUnsafeBufferPointer { r in
-        BLAS.sgemm(transposeA: false, transposeB: true, m: length, n: span, k: headSize,
+        BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: span, k: headSize,
                    a: shiftedQuery, lda: headSize, b: r.baseAddress!, ldb: headSize, c: position, ldc: span)
     }
-    for i in 0..<length {
+    for i in 0..<count {
         let diagonal = position + i * span + (length - 1 - i)
         let row = scores + i * length
         for j in 0..<length { row[j] = (row[j] + diagonal[j]) * scale }
     }
-    softmaxRowsInPlace(scores, rows: length, columns: length)
-    BLAS.sgemm(transposeA: false, transposeB: false, m: length, n: headSize, k: length,
-               a: scores, lda: length, b: v, ldb: hidden, c: inputs.context + offset, ldc: hidden)
+    softmaxRowsInPlace(scores, rows: count, columns: length)
+    BLAS.sgemm(transposeA: false, transposeB: false, m: count, n: headSize, k: length,
+               a: scores, lda: length, b: v, ldb: hidden, c: inputs.context + queryOffset, ldc: hidden)
 }
 
 /// The relative sinusoid `R(p) = [sin(p·w_0) … sin(p·w_{d/2−1}), cos(p·w_0) … cos(p·w_{d/2−1})]`,

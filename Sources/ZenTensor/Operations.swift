@@ -70,15 +70,20 @@ public func layerNormInPlace(_ x: inout Tensor, weight: Tensor, bias: Tensor, ep
     weight.withUnsafeBufferPointer { gamma in
         bias.withUnsafeBufferPointer { beta in
             x.withUnsafeMutableBufferPointer { values in
-                for row in 0..<rows {
-                    let v = values.baseAddress! + row * width
-                    var sum: Float = 0
-                    for i in 0..<width { sum += v[i] }
-                    let mean = sum / Float(width)
-                    var squares: Float = 0
-                    for i in 0..<width { let c = v[i] - mean; squares += c * c }
-                    let scale = 1 / (squares / Float(width) + eps).squareRoot()
-                    for i in 0..<width { v[i] = (v[i] - mean) * scale * gamma[i] + beta[i] }
+                let (values, gamma, beta) = (UnsafeSendablePointer(values.baseAddress!),
+                                             UnsafeSendablePointer(UnsafeMutablePointer(mutating: gamma.baseAddress!)),
+                                             UnsafeSendablePointer(UnsafeMutablePointer(mutating: beta.baseAddress!)))
+                parallelRanges(rows, grain: 64) { rows in
+                    for row in rows {
+                        let v = values.pointer + row * width
+                        var sum: Float = 0
+                        for i in 0..<width { sum += v[i] }
+                        let mean = sum / Float(width)
+                        var squares: Float = 0
+                        for i in 0..<width { let c = v[i] - mean; squares += c * c }
+                        let scale = 1 / (squares / Float(width) + eps).squareRoot()
+                        for i in 0..<width { v[i] = (v[i] - mean) * scale * gamma.pointer[i] + beta.pointer[i] }
+                    }
                 }
             }
         }
@@ -89,26 +94,23 @@ public func layerNormInPlace(_ x: inout Tensor, weight: Tensor, bias: Tensor, ep
 ///
 /// erf is Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7) over a Cephes-style exp, in
 /// 16-lane SIMD: libm's scalar `erff` made GELU a tenth of the forward pass.
-public func gelu(_ x: Tensor) -> Tensor {
-    var result = x
-    result.withUnsafeMutableBufferPointer { values in
-        let count = values.count
-        var index = 0
-        values.baseAddress!.withMemoryRebound(to: Float.self, capacity: count) { base in
-            while index + 16 <= count {
-                let raw = UnsafeMutableRawPointer(base + index)
+public func gelu(_ x: consuming Tensor) -> Tensor {
+    x.withUnsafeMutableBufferPointer { values in
+        let base = UnsafeSendablePointer(values.baseAddress!)
+        let vectors = values.count / 16
+        parallelRanges(vectors, grain: 4096) { range in
+            for vector in range {
+                let raw = UnsafeMutableRawPointer(base.pointer + vector * 16)
                 raw.storeBytes(of: geluLanes(raw.loadUnaligned(as: SIMD16<Float>.self)), as: SIMD16<Float>.self)
-                index += 16
             }
         }
-        while index < count {
+        for index in (vectors * 16)..<values.count {
             var tail = SIMD16<Float>(repeating: 0)
             tail[0] = values[index]
             values[index] = geluLanes(tail)[0]
-            index += 1
         }
     }
-    return result
+    return x
 }
 
 @inline(__always)

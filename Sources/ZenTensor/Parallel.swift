@@ -38,3 +38,14 @@ public struct UnsafeSendablePointer<Pointee>: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Pointee>
     public init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
 }
+
+/// Runs `body` on `0..<count` cut into one contiguous range per compute thread, or on the whole
+/// range at once when there are fewer than `grain` items.
+public func parallelRanges(_ count: Int, grain: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    let parts = count < grain ? 1 : min(ComputeThreads.count, count)
+    let size = (count + parts - 1) / max(parts, 1)
+    parallelFor(parts) { part in
+        let range = min(count, part * size)..<min(count, (part + 1) * size)
+        if !range.isEmpty { body(range) }
+    }
+}

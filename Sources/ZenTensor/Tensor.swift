@@ -91,6 +91,21 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// The rows of `ranges`, one after another, copied.
+    public func rows(_ ranges: [Range<Int>]) -> Tensor {
+        precondition(rank == 2, "rows of shape \(shape)")
+        let width = shape[1]
+        return withUnsafeBufferPointer { source in
+            Tensor(shape: [ranges.reduce(0) { $0 + $1.count }, width]) { target in
+                var row = 0
+                for range in ranges where !range.isEmpty {
+                    (target.baseAddress! + row * width).update(from: source.baseAddress! + range.lowerBound * width, count: range.count * width)
+                    row += range.count
+                }
+            }
+        }
+    }
+
     /// Row `index` of a rank-2 tensor.
     public func row(_ index: Int) -> [Float] {
         precondition(rank == 2 && index < shape[0], "row \(index) of shape \(shape)")

@@ -26,9 +26,11 @@ struct RelativeAttention: Sendable {
         positionBias = try store.tensor(prefix + ".r_w_bias", shape: [heads, headSize])
     }
 
-    /// The context vectors `[Σ T, H]` of `x` `[Σ T, H]`, before the output projection.
-    func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions) -> Tensor {
-        relativeAttention(query: query(x), key: key(x), value: value(x), contentBias: contentBias,
-                          positionBias: positionBias, segments: segments, positions: positions)
+    /// The context vectors of `x` `[Σ T, H]`, before the output projection: for every row, or
+    /// with `queries` for the rows of `xQueries` only (the first positions of each sequence).
+    func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions,
+                        queries: (x: Tensor, segments: Segments)? = nil) -> Tensor {
+        relativeAttention(query: query(queries?.x ?? x), key: key(x), value: value(x), contentBias: contentBias,
+                          positionBias: positionBias, segments: segments, queries: queries?.segments, positions: positions)
     }
 }

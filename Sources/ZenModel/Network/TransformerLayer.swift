@@ -20,9 +20,15 @@ struct TransformerLayer: Sendable {
         outputNorm = try LayerNorm(store, prefix + ".output.LayerNorm", width: hidden, eps: eps)
     }
 
-    /// `x` holds the sequences of a batch stacked row-wise, as `segments` says.
-    func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions) -> Tensor {
-        let a = attentionNorm(consuming: attentionOutput(attention(x, segments: segments, positions: positions), residual: x))
+    /// `x` holds the sequences of a batch stacked row-wise, as `segments` says. With `outputs`,
+    /// only the first `outputs.lengths[s]` rows of each sequence are computed (all rows still
+    /// serve as keys and values): what a last layer needs when only those rows are read.
+    func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions, outputs: Segments? = nil) -> Tensor {
+        let queries = outputs.map { outputs in
+            (x: x.rows(segments.starts.indices.map { segments.starts[$0]..<(segments.starts[$0] + outputs.lengths[$0]) }), segments: outputs)
+        }
+        let attended = attention(x, segments: segments, positions: positions, queries: queries)
+        let a = attentionNorm(consuming: attentionOutput(attended, residual: queries?.x ?? x))
         return outputNorm(consuming: output(gelu(intermediate(a)), residual: a))
     }
 }

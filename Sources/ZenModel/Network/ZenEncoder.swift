@@ -62,14 +62,22 @@ struct ZenEncoder: Sendable {
         let ngramSlots = Segments(lengths: [Int](repeating: slots, count: batch.count))
         let positions = RelativePositions(lengths: characters.lengths + [slots], dimension: config.headSize)
 
+        // The fusion reads n-gram states only at the kept n-grams (the first slots), so the last
+        // n-gram layer computes just those rows; the others remain its keys and values.
+        let kept = Segments(lengths: batch.map(\.ngrams.count))
         var x = embeddings(batch.flatMap(\.inputIds), types: batch.flatMap(\.segmentIds))
         var g = ngramEmbeddings(batch.flatMap(\.paddedNgramIds), types: [Int32](repeating: 0, count: ngramSlots.rowCount))
+        var gSlots = ngramSlots
         var states: [Tensor] = []
         for (index, layer) in layers.enumerated() {
             x = layer(x, segments: characters, positions: positions)
-            if index < ngramLayers.count { g = ngramLayers[index](g, segments: ngramSlots, positions: positions) }
+            if index < ngramLayers.count {
+                let isLast = index == ngramLayers.count - 1
+                g = ngramLayers[index](g, segments: ngramSlots, positions: positions, outputs: isLast ? kept : nil)
+                if isLast { gSlots = kept }
+            }
             for (sequence, features) in batch.enumerated() {
-                fuse(&x, rows: characters.starts[sequence], features.fusionMatrix, g, slots: ngramSlots.starts[sequence])
+                fuse(&x, rows: characters.starts[sequence], features.fusionMatrix, g, slots: gSlots.starts[sequence])
             }
             if keepLayers { states.append(x) }
         }
