@@ -52,18 +52,44 @@ void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed, int block_beg
     }
 }
 
-/// A's rows as bfloat16 pairs, one uint32 per pair, the layout vdpbf16ps broadcasts from.
-static uint32_t *pack_rows(const float *a, int m, int k, int lda) {
+static void convert_rows_portable(const float *a, int k, int lda, uint32_t *rows, int row_begin, int row_end) {
     const int pairs = pairs_of(k);
-    uint32_t *rows = malloc((size_t)m * pairs * sizeof(uint32_t));
-    for (int i = 0; i < m; i++) {
+    for (int i = row_begin; i < row_end; i++) {
         for (int p = 0; p < pairs; p++) {
             const uint16_t lo = to_bf16(a[(int64_t)i * lda + 2 * p]);
             const uint16_t hi = 2 * p + 1 < k ? to_bf16(a[(int64_t)i * lda + 2 * p + 1]) : 0;
             rows[(int64_t)i * pairs + p] = (uint32_t)lo | ((uint32_t)hi << 16);
         }
     }
-    return rows;
+}
+
+#if defined(__x86_64__)
+/// 32 floats at a time with vcvtne2ps2bf16 (round to nearest even).
+__attribute__((target("avx512f,avx512bf16")))
+static void convert_rows_avx512_bf16(const float *a, int k, int lda, uint32_t *rows, int row_begin, int row_end) {
+    const int pairs = pairs_of(k);
+    for (int i = row_begin; i < row_end; i++) {
+        const float *source = a + (int64_t)i * lda;
+        uint32_t *target = rows + (int64_t)i * pairs;
+        for (int col = 0; col < k; col += 32) {
+            const int left = k - col;
+            const __mmask16 low = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            const __mmask16 high = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+            const __m512bh converted = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(high, source + col + 16),
+                                                           _mm512_maskz_loadu_ps(low, source + col));
+            const int count = (left >= 32 ? 32 : left) + 1;
+            _mm512_mask_storeu_epi32(target + col / 2, (__mmask16)(count / 2 >= 16 ? 0xffff : (1u << (count / 2)) - 1),
+                                     (__m512i)converted);
+        }
+    }
+}
+#endif
+
+void zen_bf16_convert_rows(const float *a, int k, int lda, uint32_t *rows, int row_begin, int row_end) {
+#if defined(__x86_64__)
+    if (zen_has_avx512_bf16()) { convert_rows_avx512_bf16(a, k, lda, rows, row_begin, row_end); return; }
+#endif
+    convert_rows_portable(a, k, lda, rows, row_begin, row_end);
 }
 
 static void gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
@@ -139,27 +165,17 @@ static void gemm_avx512_bf16(const uint32_t *rows, int m, int k, const uint16_t 
 }
 #endif
 
-void zen_bf16_gemm(const float *a, int m, int k, int lda,
-                   const uint16_t *packed, int n, int n_begin, int n_end,
+void zen_bf16_gemm(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
                    float *c, int ldc) {
     if (m <= 0 || n_begin >= n_end) return;
-    uint32_t *rows = pack_rows(a, m, k, lda);
 #if defined(__x86_64__)
-    if (zen_has_avx512_bf16()) {
-        gemm_avx512_bf16(rows, m, k, packed, n, n_begin, n_end, c, ldc);
-        free(rows);
-        return;
-    }
+    if (zen_has_avx512_bf16()) { gemm_avx512_bf16(rows, m, k, packed, n, n_begin, n_end, c, ldc); return; }
 #endif
     gemm_portable(rows, m, k, packed, n, n_begin, n_end, c, ldc);
-    free(rows);
 }
 
-void zen_bf16_gemm_portable(const float *a, int m, int k, int lda,
-                            const uint16_t *packed, int n, int n_begin, int n_end,
+void zen_bf16_gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
                             float *c, int ldc) {
     if (m <= 0 || n_begin >= n_end) return;
-    uint32_t *rows = pack_rows(a, m, k, lda);
     gemm_portable(rows, m, k, packed, n, n_begin, n_end, c, ldc);
-    free(rows);
 }

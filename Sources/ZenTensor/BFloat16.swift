@@ -35,12 +35,19 @@ public final class BF16Weight: @unchecked Sendable {
 public func linear(_ x: Tensor, weight: BF16Weight, bias: Tensor?, residual: Tensor? = nil, portable: Bool = false) -> Tensor {
     precondition(x.rank == 2 && x.shape[1] == weight.inputs, "linear: input \(x.shape) does not fit weight [\(weight.outputs), \(weight.inputs)]")
     let (rows, inputs, outputs) = (x.shape[0], weight.inputs, weight.outputs)
-    return x.withUnsafeBufferPointer { a in
+    let pairs = (inputs + 1) / 2
+    let rowPairs = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, rows * pairs))
+    defer { rowPairs.deallocate() }
+    let converted = UnsafeSendablePointer(rowPairs)
+    x.withUnsafeBufferPointer { a in
         let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
-        let gemm = portable ? zen_bf16_gemm_portable : zen_bf16_gemm
-        return projection(rows: rows, inputs: inputs, outputs: outputs, columnAlignment: 32, bias: bias, residual: residual) { columns, y in
-            gemm(a.pointer, Int32(rows), Int32(inputs), Int32(inputs), weight.packed, Int32(outputs),
-                 Int32(columns.lowerBound), Int32(columns.upperBound), y, Int32(outputs))
+        parallelRanges(rows, grain: 64) { range in
+            zen_bf16_convert_rows(a.pointer, Int32(inputs), Int32(inputs), converted.pointer, Int32(range.lowerBound), Int32(range.upperBound))
         }
+    }
+    let gemm = portable ? zen_bf16_gemm_portable : zen_bf16_gemm
+    return projection(rows: rows, inputs: inputs, outputs: outputs, columnAlignment: 32, bias: bias, residual: residual) { columns, y in
+        gemm(converted.pointer, Int32(rows), Int32(inputs), weight.packed, Int32(outputs),
+             Int32(columns.lowerBound), Int32(columns.upperBound), y, Int32(outputs))
     }
 }

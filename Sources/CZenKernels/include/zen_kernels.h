@@ -18,15 +18,18 @@ int64_t zen_bf16_packed_size(int n, int k);
 /// There are (n + 15) / 16 blocks.
 void zen_bf16_pack(const float *w, int n, int k, uint16_t *packed, int block_begin, int block_end);
 
-/// C[:, n_begin..<n_end] += A · Wᵀ, A float32 [m, k] (row stride lda) rounded to bfloat16, W
+/// Rows [row_begin, row_end) of A float32 [m, k] (row stride lda), rounded to bfloat16 (nearest
+/// even) as (k + 1) / 2 pairs per row, one uint32 each (low half the even column): the operand
+/// layout of `zen_bf16_gemm`.
+void zen_bf16_convert_rows(const float *a, int k, int lda, uint32_t *rows, int row_begin, int row_end);
+
+/// C[:, n_begin..<n_end] += A · Wᵀ, A given as `zen_bf16_convert_rows` rows [m, (k + 1) / 2], W
 /// packed by `zen_bf16_pack`, products accumulated in float32. n_begin is a multiple of 16.
-void zen_bf16_gemm(const float *a, int m, int k, int lda,
-                   const uint16_t *packed, int n, int n_begin, int n_end,
+void zen_bf16_gemm(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
                    float *c, int ldc);
 
 /// The portable loop of `zen_bf16_gemm`, whatever the CPU: the yardstick for its tests.
-void zen_bf16_gemm_portable(const float *a, int m, int k, int lda,
-                            const uint16_t *packed, int n, int n_begin, int n_end,
+void zen_bf16_gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
                             float *c, int ldc);
 
 #endif
