@@ -160,12 +160,27 @@ public func tanh(_ x: Tensor) -> Tensor {
 
 /// Softmax of each row, in place, shifted by the row maximum for stability.
 public func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    let vectors = columns / 16
     for row in 0..<rows {
         let v = x + row * columns
         var maximum = -Float.infinity
         for i in 0..<columns { maximum = max(maximum, v[i]) }
-        var sum: Float = 0
-        for i in 0..<columns { v[i] = expf(v[i] - maximum); sum += v[i] }
+        // Every shifted score is ≤ 0: the SIMD exp of GELU applies.
+        let shift = SIMD16<Float>(repeating: maximum)
+        var sums = SIMD16<Float>(repeating: 0)
+        for vector in 0..<vectors {
+            let raw = UnsafeMutableRawPointer(v + vector * 16)
+            let e = expNonPositive(raw.loadUnaligned(as: SIMD16<Float>.self) - shift)
+            raw.storeBytes(of: e, as: SIMD16<Float>.self)
+            sums += e
+        }
+        var sum = sums.sum()
+        for i in (vectors * 16)..<columns {
+            var lane = SIMD16<Float>(repeating: 0)
+            lane[0] = v[i] - maximum
+            v[i] = expNonPositive(lane)[0]
+            sum += v[i]
+        }
         let inverse = 1 / sum
         for i in 0..<columns { v[i] *= inverse }
     }

@@ -120,3 +120,23 @@ struct SplitMix64 {
         }
     }
 }
+
+@Suite struct SoftmaxTests {
+    @Test func rowsSumToOneAndMatchTheDefinition() {
+        var generator = SplitMix64(seed: 3)
+        for columns in [1, 5, 16, 37, 128] {
+            var values = (0..<(3 * columns)).map { _ in generator.nextFloat() * 30 }
+            let original = values
+            values.withUnsafeMutableBufferPointer { softmaxRowsInPlace($0.baseAddress!, rows: 3, columns: columns) }
+            for row in 0..<3 {
+                let slice = original[(row * columns)..<((row + 1) * columns)].map(Double.init)
+                let maximum = slice.max()!
+                let total = slice.reduce(0) { $0 + exp($1 - maximum) }
+                for (index, x) in slice.enumerated() {
+                    let expected = exp(x - maximum) / total
+                    #expect(abs(Double(values[row * columns + index]) - expected) <= 1e-6 * max(1, expected))
+                }
+            }
+        }
+    }
+}
