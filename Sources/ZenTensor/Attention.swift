@@ -44,7 +44,7 @@ public func relativeAttention(query: Tensor, key: Tensor, value: Tensor, content
     precondition(key.shape == [segments.rowCount, hidden] && value.shape == key.shape && query.shape == [queries.rowCount, hidden],
                  "relativeAttention: projections \(query.shape), \(key.shape) do not fit \(queries.rowCount) and \(segments.rowCount) rows of \(hidden)")
     precondition(zip(queries.lengths, segments.lengths).allSatisfy { $0 <= $1 }, "relativeAttention: more queries than keys")
-    var context = Tensor(zeros: [queries.rowCount, hidden])
+    var context = Tensor.uninitialized([queries.rowCount, hidden])   // every (sequence, head) block is written
     context.withUnsafeMutableBufferPointer { output in
     query.withUnsafeBufferPointer { q in
     key.withUnsafeBufferPointer { k in

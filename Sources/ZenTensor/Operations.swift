@@ -11,7 +11,6 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?
     precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[1],
                  "linear: input \(x.shape) does not fit weight \(weight.shape)")
     let (rows, inputs, outputs) = (x.shape[0], x.shape[1], weight.shape[0])
-    let accumulate = bias != nil || residual != nil
     return x.withUnsafeBufferPointer { a in
         weight.withUnsafeBufferPointer { w in
             let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
@@ -19,7 +18,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?
             return projection(rows: rows, inputs: inputs, outputs: outputs, columnAlignment: 1, bias: bias, residual: residual) { columns, y in
                 BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns.count, k: inputs,
                            a: a.pointer, lda: inputs, b: w.pointer + columns.lowerBound * inputs, ldb: inputs,
-                           beta: accumulate ? 1 : 0, c: y + columns.lowerBound, ldc: outputs)
+                           beta: 1, c: y + columns.lowerBound, ldc: outputs)
             }
         }
     }
@@ -33,7 +32,8 @@ func projection(rows: Int, inputs: Int, outputs: Int, columnAlignment: Int, bias
                 _ product: @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
     if let bias { precondition(bias.count == outputs, "linear: bias \(bias.shape) does not fit \(outputs) outputs") }
     if let residual { precondition(residual.shape == [rows, outputs], "linear: residual \(residual.shape) is not [\(rows), \(outputs)]") }
-    var result = residual ?? Tensor(zeros: [rows, outputs])
+    var result = residual ?? Tensor.uninitialized([rows, outputs])
+    let setsFrame = residual == nil
     let blocks = (outputs + columnAlignment - 1) / columnAlignment
     let parts = rows * inputs * outputs < 1 << 21 ? 1 : min(ComputeThreads.count, max(1, blocks / max(1, 64 / columnAlignment)))
     let blocksPerPart = (blocks + parts - 1) / parts
@@ -43,10 +43,13 @@ func projection(rows: Int, inputs: Int, outputs: Int, columnAlignment: Int, bias
         parallelFor(parts) { part in
             let columns = min(outputs, part * blocksPerPart * columnAlignment)..<min(outputs, (part + 1) * blocksPerPart * columnAlignment)
             guard !columns.isEmpty else { return }
-            if let b {
-                for row in 0..<rows {
-                    let target = y.pointer + row * outputs
-                    for column in columns { target[column] += b.pointer[column] }
+            for row in 0..<rows {
+                let target = y.pointer + row * outputs
+                switch (setsFrame, b) {
+                case (true, let b?): for column in columns { target[column] = b.pointer[column] }
+                case (true, nil): for column in columns { target[column] = 0 }
+                case (false, let b?): for column in columns { target[column] += b.pointer[column] }
+                case (false, nil): break
                 }
             }
             product(columns, y.pointer)
@@ -201,7 +204,7 @@ public func + (lhs: Tensor, rhs: Tensor) -> Tensor {
 /// Rows of `table` (`[entries, width]`) picked by `indices`: an embedding lookup.
 public func gather(_ table: Tensor, rows indices: [Int32]) -> Tensor {
     let width = table.shape[1]
-    var result = Tensor(zeros: [indices.count, width])
+    var result = Tensor.uninitialized([indices.count, width])
     table.withUnsafeBufferPointer { source in
         result.withUnsafeMutableBufferPointer { target in
             for (row, index) in indices.enumerated() {

@@ -1,3 +1,4 @@
+import CZenKernels
 import Foundation
 
 /// How many threads compute uses: the width of `parallelFor`. Set it once, before work starts
@@ -7,7 +8,12 @@ import Foundation
 /// spin-waits between calls, and next to our parallel attention that took a fifth of the CPU.
 public enum ComputeThreads {
     nonisolated(unsafe) public private(set) static var count = ProcessInfo.processInfo.activeProcessorCount
-    private static let singleThreadedBLAS: Void = BLAS.setThreads(1)
+    private static let singleThreadedBLAS: Void = {
+        BLAS.setThreads(1)
+        // Activations are allocated and freed layer after layer in blocks of megabytes; glibc
+        // would hand each back to the kernel and fault it in again, zeroed, a few GEMMs later.
+        zen_retain_freed_memory()
+    }()
 
     public static func set(_ threads: Int) {
         precondition(threads >= 1, "at least one thread")

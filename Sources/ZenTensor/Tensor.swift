@@ -27,6 +27,12 @@ public struct Tensor: @unchecked Sendable {
         storage.base.initialize(repeating: 0, count: storage.count)
     }
 
+    /// A tensor whose scalars are not set: every one must be written before it is read. For
+    /// outputs that a kernel overwrites whole, where zeroing first would be a wasted pass.
+    public static func uninitialized(_ shape: [Int]) -> Tensor {
+        Tensor(shape: shape) { _ in }
+    }
+
     /// A tensor whose scalars `initializer` writes, straight into the new storage.
     public init(shape: [Int], initializingWith initializer: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")

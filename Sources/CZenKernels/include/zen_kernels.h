@@ -3,7 +3,12 @@
 
 #include <stdint.h>
 
-/// Kernels that Swift cannot express at full speed: a bfloat16 GEMM on AVX-512 BF16.
+/// What Swift cannot express at full speed or reach at all: a bfloat16 GEMM on AVX-512 BF16,
+/// and the C library's allocator settings.
+
+/// Keeps freed large blocks in the process (glibc's mmap and trim thresholds raised to 1 GiB),
+/// so that activations reuse warm pages; does nothing elsewhere.
+void zen_retain_freed_memory(void);
 
 /// Whether this CPU has AVX-512 BF16 (vdpbf16ps); without it the GEMM below runs a portable
 /// loop that computes the same products, slowly.
