@@ -112,6 +112,21 @@ static void gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *pa
 #if defined(__x86_64__)
 #define ZEN_ROWS 6
 
+/// acc[r] += row r of A · the 32 packed columns, over all k pairs.
+__attribute__((target("avx512f,avx512bf16"), always_inline))
+static inline void tile_avx512_bf16(const uint32_t *a, int pairs, const uint32_t *w0, const uint32_t *w1, int height,
+                                    __m512 *acc0, __m512 *acc1) {
+    for (int p = 0; p < pairs; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(w0 + (int64_t)p * 16);
+        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(w1 + (int64_t)p * 16);
+        for (int r = 0; r < height; r++) {
+            const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[(int64_t)r * pairs + p]);
+            acc0[r] = _mm512_dpbf16_ps(acc0[r], x, b0);
+            acc1[r] = _mm512_dpbf16_ps(acc1[r], x, b1);
+        }
+    }
+}
+
 /// Register tile: ZEN_ROWS rows × 32 columns (two 16-column blocks), twelve accumulators.
 __attribute__((target("avx512f,avx512bf16")))
 static void gemm_avx512_bf16(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
@@ -134,27 +149,9 @@ static void gemm_avx512_bf16(const uint32_t *rows, int m, int k, const uint16_t 
                 acc1[r] = mask1 ? _mm512_maskz_loadu_ps(mask1, out + 16) : _mm512_setzero_ps();
             }
             const uint32_t *a = rows + (int64_t)i0 * pairs;
-            if (height == ZEN_ROWS) {
-                for (int p = 0; p < pairs; p++) {
-                    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(w0 + (int64_t)p * 16);
-                    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(w1 + (int64_t)p * 16);
-                    for (int r = 0; r < ZEN_ROWS; r++) {
-                        const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[(int64_t)r * pairs + p]);
-                        acc0[r] = _mm512_dpbf16_ps(acc0[r], x, b0);
-                        acc1[r] = _mm512_dpbf16_ps(acc1[r], x, b1);
-                    }
-                }
-            } else {
-                for (int p = 0; p < pairs; p++) {
-                    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(w0 + (int64_t)p * 16);
-                    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(w1 + (int64_t)p * 16);
-                    for (int r = 0; r < height; r++) {
-                        const __m512bh x = (__m512bh)_mm512_set1_epi32((int)a[(int64_t)r * pairs + p]);
-                        acc0[r] = _mm512_dpbf16_ps(acc0[r], x, b0);
-                        acc1[r] = _mm512_dpbf16_ps(acc1[r], x, b1);
-                    }
-                }
-            }
+            // A full tile passes the constant, so that the compiler unrolls the row loop.
+            if (height == ZEN_ROWS) tile_avx512_bf16(a, pairs, w0, w1, ZEN_ROWS, acc0, acc1);
+            else tile_avx512_bf16(a, pairs, w0, w1, height, acc0, acc1);
             for (int r = 0; r < height; r++) {
                 float *out = c + (int64_t)(i0 + r) * ldc + col;
                 _mm512_mask_storeu_ps(out, mask0, acc0[r]);
