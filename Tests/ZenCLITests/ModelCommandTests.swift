@@ -112,6 +112,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output + "2"))
     }
 
+    @Test func benchPrintsItsJSONLine() throws {
+        for precision in ["fp32", "bf16"] {
+            let run = try CLI.zen(["bench", "--model", "\(Self.models)/zen2-tiny-cls", "--batch", "2", "--max-seq-length", "32",
+                                   "--real-length", "12", "--ngrams", "3", "--iterations", "2", "--threads", "2", "--precision", precision])
+            #expect(run.status == 0, "\(run.stderr)")
+            let line = try #require(run.stdout.split(separator: "\n").last)
+            let fields = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for field in ["seq_per_s", "batch_ms_p50", "batch_ms_p90", "load_s", "peak_rss_mb", "gflops"] {
+                #expect((fields[field] as? NSNumber).map { $0.doubleValue > 0 } == true, "\(field) in \(line)")
+            }
+            #expect(fields["precision"] as? String == precision)
+        }
+        let invalid = try CLI.zen(["bench", "--model", "\(Self.models)/zen2-tiny-cls", "--real-length", "200"])
+        #expect(invalid.status != 0 && invalid.stderr.contains("real-length"))
+    }
+
     @Test func headsTheCheckpointLacksAreErrors() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
