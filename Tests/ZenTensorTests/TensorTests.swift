@@ -86,9 +86,10 @@ struct SplitMix64 {
         #expect(gelu(Tensor(shape: [1], scalars: [-.infinity])).scalars[0].isNaN || gelu(Tensor(shape: [1], scalars: [-.infinity])).scalars[0] == 0)
     }
 
-    @Test func linearSplitsByColumnsExactly() {
-        var generator = SplitMix64(seed: 7)
-        let (rows, inputs, outputs) = (96, 160, 200)
+    @Test(arguments: [(96, 160, 200), (7, 37, 23), (1, 16, 4), (161, 64, 96), (300, 70, 130)])
+    func linearMatchesTheMatrixProduct(rows: Int, inputs: Int, outputs: Int) {
+        // Small row counts take the direct kernel, large ones BLAS split by columns.
+        var generator = SplitMix64(seed: UInt64(rows * 7 + inputs))
         let x = Tensor(shape: [rows, inputs], scalars: (0..<(rows * inputs)).map { _ in generator.nextFloat() })
         let w = Tensor(shape: [outputs, inputs], scalars: (0..<(outputs * inputs)).map { _ in generator.nextFloat() })
         let b = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in generator.nextFloat() })

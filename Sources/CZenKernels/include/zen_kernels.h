@@ -6,6 +6,15 @@
 /// What Swift cannot express at full speed or reach at all: a bfloat16 GEMM on AVX-512 BF16,
 /// and the C library's allocator settings.
 
+/// Whether this CPU has AVX-512F.
+int zen_has_avx512f(void);
+
+/// C[:, n_begin..<n_end] += A · Wᵀ in float32 without packing either operand, for products with
+/// few rows (a batch of one), where BLAS spends its time repacking the weights: A [m, k] (row
+/// stride lda), W [n, k] (row stride ldw). AVX-512F.
+void zen_sgemm_nt_direct(const float *a, int m, int k, int lda, const float *w, int ldw, int n_begin, int n_end,
+                         float *c, int ldc);
+
 /// Keeps freed large blocks in the process (glibc's mmap and trim thresholds raised to 1 GiB),
 /// so that activations reuse warm pages; does nothing elsewhere.
 void zen_retain_freed_memory(void);
