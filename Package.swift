@@ -38,7 +38,7 @@ let package = Package(
         ),
         .testTarget(name: "ZenTensorTests", dependencies: ["ZenTensor"]),
         .testTarget(name: "ZenTextTests", dependencies: ["ZenText"]),
-        .testTarget(name: "ZenModelTests", dependencies: ["ZenModel"]),
+        .testTarget(name: "ZenModelTests", dependencies: ["ZenModel", "ZenTensor"]),
         .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
     ],
     swiftLanguageModes: [.v6]

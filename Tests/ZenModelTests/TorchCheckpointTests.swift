@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZenModel
+import ZenTensor
 
 @Suite struct TorchCheckpointTests {
     // MARK: The fixture checkpoints
@@ -189,7 +190,7 @@ import Testing
     }
 
     @Test func randomBytesAreRefused() {
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         for first: [UInt8] in [[], [0x80, 2], Array("PK\u{3}\u{4}".utf8), Array("hello\n".utf8)] {
             for _ in 0..<20 {
                 let noise = first + (0..<256).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -364,19 +365,6 @@ private func zipArchive(_ entries: [(name: String, data: [UInt8])], zip64: Bool 
     return archive
 }
 
-/// A small deterministic generator, so that a failure can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// `legacy.pt` as torch 2.13 writes it with `_use_new_zipfile_serialization=False`, from
 /// `base = torch.arange(12.).reshape(3, 4)` and an OrderedDict (with `_metadata`) of

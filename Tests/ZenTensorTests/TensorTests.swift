@@ -61,20 +61,6 @@ import Testing
     }
 }
 
-/// A tiny deterministic generator so that tests never depend on the system RNG.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
-}
-
 @Suite struct OperationTests {
     @Test func geluMatchesTheErfForm() {
         let xs = stride(from: Float(-12), through: 12, by: 0.001).map { $0 } + [0, -0.0, 1e-8, -1e-8, 100, -100, .infinity]
