@@ -60,22 +60,12 @@ extension ZenModel {
         let classifier = try requireClassifier("token classification")
         let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
         let features = try builder.tokenFeatures(words: chars)
-        // Where does each character's first token sit? Characters without tokens, or past the
-        // last word that fits, have none.
-        var firstToken: [Int?] = []
-        var position = 1
-        for char in chars {
-            let count = tokenizer.encode(char).count
-            guard position + count < features.inputIds.count else { break }
-            firstToken.append(count > 0 ? position : nil)
-            position += count
-        }
-        let labeledCount = firstToken.count
-        firstToken += [Int?](repeating: nil, count: chars.count - labeledCount)
+        let labeledCount = features.wordStarts?.count ?? 0
+        let firstTokens = (features.wordStarts ?? []) + [Int?](repeating: nil, count: chars.count - labeledCount)
         let output = try encode(features)
         let logits = classifier(output.sequence)
         let rows = (0..<logits.shape[0]).map { logits.row($0) }
-        let labels = firstToken.map { token -> String in
+        let labels = firstTokens.map { token -> String in
             guard let token else { return "O" }
             let best = rows[token].indices.max { rows[token][$0] < rows[token][$1] } ?? 0
             return labelName(best) ?? String(best)

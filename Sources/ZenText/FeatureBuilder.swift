@@ -6,6 +6,9 @@ public struct InputFeatures: Sendable, Equatable {
     /// Token tasks with labels: one id per token (`[CLS]`/`[SEP]` included), 0 on tokens that
     /// continue a word.
     public var labelIds: [Int32]?
+    /// Token tasks: for each input word that fit (a prefix of the words), the index of its first
+    /// token, or nil for a word that makes no token.
+    public var wordStarts: [Int?]?
     /// The kept n-grams, one per n-gram slot; the remaining slots are padding (id 0).
     public var ngrams: [NgramMatch]
     public var fusionMatrix: FusionMatrix
@@ -16,6 +19,7 @@ public struct InputFeatures: Sendable, Equatable {
         self.labelIds = labelIds
         self.ngrams = ngrams
         self.fusionMatrix = fusionMatrix
+        wordStarts = nil
     }
 
     /// The n-gram ids padded with zeros to all 128 slots, as the model consumes them.
@@ -109,17 +113,21 @@ public struct FeatureBuilder: Sendable {
             separatorLabel = try labelSet.id(of: SpecialToken.separator)
         }
         var pieces: [Int32] = []
+        var wordStarts: [Int?] = []
         for (index, word) in words.enumerated() {
             pieces.removeAll(keepingCapacity: true)
             tokenizer.encode(word, into: &pieces)
             if ids.count - 1 + pieces.count > maxSeqLength - 2 { break }
+            wordStarts.append(pieces.isEmpty ? nil : ids.count)
             guard !pieces.isEmpty else { continue }
             ids += pieces
             labelIds? += [wordLabels[index]] + [Int32](repeating: 0, count: pieces.count - 1)
         }
         ids.append(vocabulary.separatorId)
         labelIds?.append(separatorLabel)
-        return features(inputIds: ids, segmentIds: [Int32](repeating: 0, count: ids.count), labelIds: labelIds)
+        var features = features(inputIds: ids, segmentIds: [Int32](repeating: 0, count: ids.count), labelIds: labelIds)
+        features.wordStarts = wordStarts
+        return features
     }
 
     private static func orderOfFirstAppearance(_ labels: [String]) -> [String] {
