@@ -12,14 +12,6 @@ public struct Classification: Sendable {
     public var probabilities: [Float]
 }
 
-/// An entity read from BIO/BIOES tags; offsets index the input characters, `end` exclusive.
-public struct Entity: Sendable, Equatable {
-    public var type: String
-    public var start: Int
-    public var end: Int
-    public var text: String
-}
-
 /// Token classification of one character sequence.
 public struct TaggedSequence: Sendable {
     public var tokens: [String]
@@ -71,7 +63,12 @@ extension ZenModel {
             return labelName(best) ?? String(best)
         }
         return TaggedSequence(tokens: features.inputIds.map(vocabulary.token(of:)), labels: labels, labeledCount: labeledCount,
-                              entities: Entity.read(labels: labels, chars: chars), logits: rows)
+                              entities: Entity.read(labels: labels, chars: chars, scheme: tagScheme), logits: rows)
+    }
+
+    /// The checkpoint's tag scheme: BIOS when its labels have `S-` tags, else BIO.
+    var tagScheme: TagScheme {
+        config.id2label?.values.contains { $0.hasPrefix("S-") } == true ? .bios : .bio
     }
 
     /// Tags each Unicode scalar of `text`.
@@ -130,41 +127,4 @@ func softmax(_ logits: [Float]) -> [Float] {
     var values = logits
     values.withUnsafeMutableBufferPointer { softmaxRowsInPlace($0.baseAddress!, rows: 1, columns: $0.count) }
     return values
-}
-
-extension Entity {
-    /// Entities of a BIO, BIOES or BMES tag sequence: `B-X` opens, `I-X`/`M-X` continue, `E-X`
-    /// closes, `S-X` is a single; any other tag, or an `I-` of another type, ends the entity.
-    public static func read(labels: [String], chars: [String]) -> [Entity] {
-        var entities: [Entity] = []
-        var open: (type: String, start: Int)?
-        func close(at end: Int) {
-            if let current = open {
-                entities.append(Entity(type: current.type, start: current.start, end: end, text: chars[current.start..<end].joined()))
-            }
-            open = nil
-        }
-        for (index, label) in labels.enumerated() {
-            let parts = label.split(separator: "-", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { close(at: index); continue }
-            let (tag, type) = (parts[0], parts[1])
-            switch tag {
-            case "B":
-                close(at: index)
-                open = (type, index)
-            case "I", "M":
-                if open?.type != type { close(at: index) }
-            case "E":
-                if open?.type == type { close(at: index + 1) } else { close(at: index) }
-            case "S":
-                close(at: index)
-                open = (type, index)
-                close(at: index + 1)
-            default:
-                close(at: index)
-            }
-        }
-        close(at: labels.count)
-        return entities
-    }
 }
