@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "ZenText", targets: ["ZenText"]),
         .library(name: "ZenTensor", targets: ["ZenTensor"]),
         .library(name: "ZenModel", targets: ["ZenModel"]),
+        .library(name: "ZenTraining", targets: ["ZenTraining"]),
         .executable(name: "zen", targets: ["zen"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         ),
         .target(name: "ZenText"),
         .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText"]),
+        .target(name: "ZenTraining", dependencies: ["ZenTensor"]),
         .executableTarget(
             name: "zen",
             dependencies: [
@@ -39,6 +41,7 @@ let package = Package(
         .testTarget(name: "ZenTensorTests", dependencies: ["ZenTensor"]),
         .testTarget(name: "ZenTextTests", dependencies: ["ZenText"]),
         .testTarget(name: "ZenModelTests", dependencies: ["ZenModel", "ZenTensor"]),
+        .testTarget(name: "ZenTrainingTests", dependencies: ["ZenTraining", "ZenTensor"]),
         .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
     ],
     swiftLanguageModes: [.v6]
