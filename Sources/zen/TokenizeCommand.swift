@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ZenText
 
 struct TokenizeCommand: ParsableCommand {
@@ -25,7 +26,8 @@ struct TokenizeCommand: ParsableCommand {
             print(String(repeating: " ", count: width - position.count) + position + "  " + String(id).padding(toLength: 6) + token)
         }
         let ngramPath = model + "/ngram.txt"
-        guard let ngrams = try? NgramDictionary(contentsOf: ngramPath, tokenizer: tokenizer) else { return }
+        guard FileManager.default.fileExists(atPath: ngramPath) else { return }
+        let ngrams = try NgramDictionary(contentsOf: ngramPath, tokenizer: tokenizer)
         let matches = ngrams.matches(in: ids[...])
         print("\(matches.count) n-grams")
         for match in matches {
