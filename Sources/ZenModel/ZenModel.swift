@@ -42,6 +42,11 @@ public final class ZenModel: Sendable {
         heads = try Heads(store, config: config, wordEmbeddings: encoder.embeddings.table)
     }
 
+    init(config: ZenConfig, tokenizer: BertTokenizer, ngrams: NgramDictionary, encoder: ZenEncoder, heads: Heads) {
+        (self.config, self.tokenizer, self.ngrams, self.encoder, self.heads) = (config, tokenizer, ngrams, encoder, heads)
+        precision = .fp32
+    }
+
     public var vocabulary: Vocabulary { tokenizer.vocabulary }
 
     public func featureBuilder(maxSeqLength: Int, weighting: NgramWeighting = .frequency) throws -> FeatureBuilder {

@@ -129,8 +129,13 @@ public func gelu(_ x: consuming Tensor) -> Tensor {
 
 @inline(__always)
 func geluLanes(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    x * 0.5 * (1 + erfLanes(x * SIMD16<Float>(repeating: 0.70710678118654752)))
+}
+
+/// erf by Abramowitz & Stegun 7.1.26, odd-extended to negative arguments.
+@inline(__always)
+func erfLanes(_ z: SIMD16<Float>) -> SIMD16<Float> {
     typealias V = SIMD16<Float>
-    let z = x * V(repeating: 0.70710678118654752)
     let a = z.replacing(with: -z, where: z .< 0)
     let t = 1 / (1 + V(repeating: 0.3275911) * a)
     var polynomial = V(repeating: 1.061405429) * t - V(repeating: 1.453152027)
@@ -139,8 +144,7 @@ func geluLanes(_ x: SIMD16<Float>) -> SIMD16<Float> {
     polynomial = polynomial * t + V(repeating: 0.254829592)
     polynomial = polynomial * t
     let erfAbs = 1 - polynomial * expNonPositive(-(a * a))
-    let erf = erfAbs.replacing(with: -erfAbs, where: z .< 0)
-    return x * 0.5 * (1 + erf)
+    return erfAbs.replacing(with: -erfAbs, where: z .< 0)
 }
 
 /// e^x for x ≤ 0 (Cephes' expf: 2^n times a degree-6 polynomial on the reduced argument). n is

@@ -49,6 +49,12 @@ public struct WeightStore: @unchecked Sendable {
         return name
     }
 
+    /// The reference's name of a canonical one: the encoder's tensors under `bert.`, heads as they are.
+    public static func referenceName(_ canonical: String) -> String {
+        let heads = ["classifier.", "cls.", "qa_outputs."]
+        return heads.contains { canonical.hasPrefix($0) } ? canonical : "bert." + canonical
+    }
+
     /// Every tensor under its canonical name.
     public var names: [String] { tensors.keys.sorted() }
 

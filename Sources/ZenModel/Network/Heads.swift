@@ -25,6 +25,12 @@ struct Heads: Sendable {
             ? try Linear(store, "cls.seq_relationship", inputs: hidden, outputs: 2) : nil
         span = store.contains("qa_outputs.weight") ? try Linear(store, "qa_outputs", inputs: hidden, outputs: 2) : nil
     }
+
+    /// A fine-tuned model's only head.
+    init(classifier: Linear) {
+        self.classifier = classifier
+        (maskedLM, nextSentence, span) = (nil, nil, nil)
+    }
 }
 
 /// `decoder(LN(GELU(dense(X)))) + bias`, the decoder tied to the character embeddings unless the
@@ -40,7 +46,7 @@ struct MaskedLMHead: Sendable {
         norm = try LayerNorm(store, "cls.predictions.transform.LayerNorm", width: hidden, eps: config.layerNormEps)
         let weight = store.contains("cls.predictions.decoder.weight")
             ? try store.tensor("cls.predictions.decoder.weight", shape: [vocabulary, hidden]) : wordEmbeddings
-        decoder = Linear(weight: weight, bias: try store.tensor("cls.predictions.bias", shape: [vocabulary]), precision: store.precision)
+        decoder = Linear(name: "cls.predictions.decoder", weight: weight, bias: try store.tensor("cls.predictions.bias", shape: [vocabulary]), precision: store.precision)
     }
 
     /// Vocabulary logits `[rows, V]` for the given rows of the sequence output.

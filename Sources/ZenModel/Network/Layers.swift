@@ -3,17 +3,20 @@ import ZenTensor
 /// `torch.nn.Linear`: `y = x · Wᵀ + b`, weight `[out, in]`; with `.bf16` precision the weight
 /// is also packed to bfloat16 and the product runs on the bfloat16 GEMM.
 struct Linear: Sendable {
-    let weight: Tensor
-    let bias: Tensor
+    /// The parameters' common prefix, e.g. `encoder.layer.0.intermediate.dense`.
+    let name: String
+    var weight: Tensor
+    var bias: Tensor
     let packed: BF16Weight?
 
     init(_ store: WeightStore, _ prefix: String, inputs: Int, outputs: Int) throws(CheckpointError) {
-        self.init(weight: try store.tensor(prefix + ".weight", shape: [outputs, inputs]),
+        self.init(name: prefix, weight: try store.tensor(prefix + ".weight", shape: [outputs, inputs]),
                   bias: try store.tensor(prefix + ".bias", shape: [outputs]), precision: store.precision)
     }
 
     /// A linear map whose weight lives elsewhere (the MLM decoder shares the word embeddings).
-    init(weight: Tensor, bias: Tensor, precision: Precision) {
+    init(name: String, weight: Tensor, bias: Tensor, precision: Precision) {
+        self.name = name
         self.weight = weight
         self.bias = bias
         packed = precision == .bf16 ? BF16Weight(weight) : nil
@@ -28,11 +31,13 @@ struct Linear: Sendable {
 
 /// `torch.nn.LayerNorm` over the hidden dimension.
 struct LayerNorm: Sendable {
-    let weight: Tensor
-    let bias: Tensor
+    let name: String
+    var weight: Tensor
+    var bias: Tensor
     let eps: Float
 
     init(_ store: WeightStore, _ prefix: String, width: Int, eps: Float) throws(CheckpointError) {
+        name = prefix
         weight = try store.tensor(prefix + ".weight", shape: [width])
         bias = try store.tensor(prefix + ".bias", shape: [width])
         self.eps = eps

@@ -8,15 +8,17 @@ import ZenTensor
 /// The projections are single GEMMs over the whole stacked batch; the scores are
 /// `relativeAttention` of the tensor core.
 struct RelativeAttention: Sendable {
-    let query: Linear
-    let key: Linear
-    let value: Linear
+    let name: String
+    var query: Linear
+    var key: Linear
+    var value: Linear
     /// `[heads, d]`; goes with the content term (the reference's naming, kept).
-    let contentBias: Tensor
+    var contentBias: Tensor
     /// `[heads, d]`; goes with the position term.
-    let positionBias: Tensor
+    var positionBias: Tensor
 
     init(_ store: WeightStore, _ prefix: String, config: ZenConfig) throws(CheckpointError) {
+        name = prefix
         let hidden = config.hiddenSize
         let (heads, headSize) = (config.numAttentionHeads, config.headSize)
         query = try Linear(store, prefix + ".query", inputs: hidden, outputs: hidden)

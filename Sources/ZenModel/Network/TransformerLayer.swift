@@ -3,12 +3,12 @@ import ZenTensor
 /// One encoder layer, character or n-gram: `A = LN(X + Dense_o(Attn(X)))`,
 /// `X' = LN(A + Dense_2(GELU(Dense_1(A))))`. Dropout is the identity at inference.
 struct TransformerLayer: Sendable {
-    let attention: RelativeAttention
-    let attentionOutput: Linear
-    let attentionNorm: LayerNorm
-    let intermediate: Linear
-    let output: Linear
-    let outputNorm: LayerNorm
+    var attention: RelativeAttention
+    var attentionOutput: Linear
+    var attentionNorm: LayerNorm
+    var intermediate: Linear
+    var output: Linear
+    var outputNorm: LayerNorm
 
     init(_ store: WeightStore, _ prefix: String, config: ZenConfig) throws(CheckpointError) {
         let (hidden, inner, eps) = (config.hiddenSize, config.intermediateSize, config.layerNormEps)

@@ -4,11 +4,13 @@ import ZenText
 /// `LN(table[ids] + typeTable[types])`: the character embeddings, and the n-gram embeddings
 /// (whose type is always 0 in the reference pipelines). There are no absolute positions.
 struct Embeddings: Sendable {
-    let table: Tensor
-    let typeTable: Tensor
-    let norm: LayerNorm
+    let name: String
+    var table: Tensor
+    var typeTable: Tensor
+    var norm: LayerNorm
 
     init(_ store: WeightStore, _ prefix: String, entries: Int, config: ZenConfig) throws(CheckpointError) {
+        name = prefix
         table = try store.tensor(prefix + ".word_embeddings.weight", shape: [entries, config.hiddenSize])
         typeTable = try store.tensor(prefix + ".token_type_embeddings.weight", shape: [config.typeVocabSize, config.hiddenSize])
         norm = try LayerNorm(store, prefix + ".LayerNorm", width: config.hiddenSize, eps: config.layerNormEps)
@@ -33,11 +35,11 @@ public struct EncoderOutput: Sendable {
 /// character layer; once the n-gram layers run out, the last n-gram states keep being added.
 struct ZenEncoder: Sendable {
     let config: ZenConfig
-    let embeddings: Embeddings
-    let ngramEmbeddings: Embeddings
-    let layers: [TransformerLayer]
-    let ngramLayers: [TransformerLayer]
-    let pooler: Linear?
+    var embeddings: Embeddings
+    var ngramEmbeddings: Embeddings
+    var layers: [TransformerLayer]
+    var ngramLayers: [TransformerLayer]
+    var pooler: Linear?
 
     init(_ store: WeightStore, config: ZenConfig) throws(CheckpointError) {
         self.config = config
@@ -93,7 +95,7 @@ struct ZenEncoder: Sendable {
 
     /// `X += M · G` for one sequence, whose characters start at row `rows` of `x` and whose
     /// n-gram slots at row `slots` of `g`; `M` is sparse.
-    private func fuse(_ x: inout Tensor, rows: Int, _ matrix: FusionMatrix, _ g: Tensor, slots: Int) {
+    func fuse(_ x: inout Tensor, rows: Int, _ matrix: FusionMatrix, _ g: Tensor, slots: Int) {
         let width = config.hiddenSize
         g.withUnsafeBufferPointer { g in
             x.withUnsafeMutableBufferPointer { x in
