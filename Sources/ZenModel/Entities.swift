@@ -7,6 +7,21 @@ public enum TagScheme: String, Sendable, CaseIterable {
     case bio
     /// BIO plus `S-X` for single-character entities; a lone `B-X` is not an entity.
     case bios
+    /// `B-X`, `I-X` or `M-X`, `E-X` for entities of several characters, `S-X` for one, read
+    /// strictly (an entity must end on its `E-`). Types are optional: word segmentation's
+    /// `B`/`M`/`E`/`S` tags are BIOES with no type, and each word an entity.
+    case bioes
+
+    /// The scheme a tag set is written in: BIOES if it has `E` or `M` tags, BIOS if it has `S-`
+    /// tags, else BIO.
+    public static func detect<Tags: Sequence<String>>(_ tags: Tags) -> TagScheme {
+        var scheme = TagScheme.bio
+        for tag in tags {
+            if tag == "E" || tag == "M" || tag.hasPrefix("E-") || tag.hasPrefix("M-") { return .bioes }
+            if tag.hasPrefix("S-") { scheme = .bios }
+        }
+        return scheme
+    }
 }
 
 /// An entity read from tags; offsets index the input characters, `end` exclusive.
@@ -31,6 +46,7 @@ public struct Chunk: Sendable, Hashable {
     public var last: Int
 
     public static func read(_ tags: [String], scheme: TagScheme) -> [Chunk] {
+        if scheme == .bioes { return readStrict(tags) }
         var chunks: [Chunk] = []
         var open: Chunk?
         func closeOpen() {
@@ -53,6 +69,34 @@ public struct Chunk: Sendable, Hashable {
                 if isLast { chunks.append(chunk) }
             } else {
                 closeOpen()
+            }
+        }
+        return chunks
+    }
+
+    /// BIOES/BMES: a chunk is `S`, or `B (I|M)* E` of one type; anything else drops the open one.
+    private static func readStrict(_ tags: [String]) -> [Chunk] {
+        var chunks: [Chunk] = []
+        var open: Chunk?
+        for (index, tag) in tags.enumerated() {
+            let parts = tag.split(separator: "-", maxSplits: 1)
+            let (prefix, type) = (parts.first.map(String.init) ?? "", parts.count > 1 ? String(parts[1]) : "")
+            switch prefix {
+            case "S":
+                chunks.append(Chunk(type: type, first: index, last: index))
+                open = nil
+            case "B":
+                open = Chunk(type: type, first: index, last: index)
+            case "I", "M":
+                if open?.type != type { open = nil }
+            case "E":
+                if var chunk = open, chunk.type == type {
+                    chunk.last = index
+                    chunks.append(chunk)
+                }
+                open = nil
+            default:
+                open = nil
             }
         }
         return chunks

@@ -66,10 +66,8 @@ extension ZenModel {
                               entities: Entity.read(labels: labels, chars: chars, scheme: tagScheme), logits: rows)
     }
 
-    /// The checkpoint's tag scheme: BIOS when its labels have `S-` tags, else BIO.
-    var tagScheme: TagScheme {
-        config.id2label?.values.contains { $0.hasPrefix("S-") } == true ? .bios : .bio
-    }
+    /// The checkpoint's tag scheme, read from its label names.
+    public var tagScheme: TagScheme { TagScheme.detect(config.id2label?.values.map { $0 } ?? []) }
 
     /// Tags each Unicode scalar of `text`.
     public func tag(text: String, maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency) throws -> TaggedSequence {

@@ -43,3 +43,27 @@ import ZenModel
         #expect(perType["ORG"]?.f1 == 1 && perType["LOC"]?.recall == 0 && perType["PER"]?.precision == 0)
     }
 }
+
+extension EntityScoresTests {
+    /// Word segmentation: BMES tags read strictly, each word an untyped entity.
+    @Test func segmentationWords() {
+        let chars = ["到", "祖", "国", "内", "地", "去"]
+        let words = Entity.read(labels: ["S", "B", "E", "B", "M", "E"], chars: chars, scheme: .bioes).map(\.text)
+        #expect(words == ["到", "祖国", "内地去"])
+        // An unfinished word (B M without E) and an E without its B are no words.
+        #expect(Entity.read(labels: ["S", "B", "M", "E", "B", "M"], chars: chars, scheme: .bioes).map(\.text) == ["到", "祖国内"])
+        #expect(Entity.read(labels: ["E", "S", "B", "S", "M", "E"], chars: chars, scheme: .bioes).map(\.text) == ["祖", "内"])
+        let scores = EntityScores.score(gold: [["S", "B", "E", "B", "M", "E"]], predicted: [["S", "B", "E", "S", "B", "E"]], scheme: .bioes).overall
+        #expect((scores.found, scores.gold, scores.right) == (4, 3, 2))
+    }
+
+    @Test func typedBIOESAndSchemeDetection() {
+        let chars = ["新", "华", "社", "北", "京"]
+        #expect(Entity.read(labels: ["B-ORG", "I-ORG", "E-ORG", "B-LOC", "E-PER"], chars: chars, scheme: .bioes)
+                == [Entity(type: "ORG", start: 0, end: 3, text: "新华社")])
+        #expect(TagScheme.detect(["B-PER", "I-PER", "O"]) == .bio)
+        #expect(TagScheme.detect(["B-PER", "S-PER", "O"]) == .bios)
+        #expect(TagScheme.detect(["B", "M", "E", "S"]) == .bioes)
+        #expect(TagScheme.detect(["S-LOC", "E-LOC"]) == .bioes)
+    }
+}
