@@ -29,19 +29,20 @@ let package = Package(
         ),
         .target(name: "ZenText"),
         .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText"]),
-        .target(name: "ZenTraining", dependencies: ["ZenTensor"]),
+        .target(name: "ZenTraining", dependencies: ["ZenTensor", "ZenText", "ZenModel"]),
         .executableTarget(
             name: "zen",
             dependencies: [
                 "ZenText",
                 "ZenModel",
+                "ZenTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ZenTensorTests", dependencies: ["ZenTensor"]),
         .testTarget(name: "ZenTextTests", dependencies: ["ZenText"]),
         .testTarget(name: "ZenModelTests", dependencies: ["ZenModel", "ZenTensor"]),
-        .testTarget(name: "ZenTrainingTests", dependencies: ["ZenTraining", "ZenTensor"]),
+        .testTarget(name: "ZenTrainingTests", dependencies: ["ZenTraining", "ZenTensor", "ZenText", "ZenModel"]),
         .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
     ],
     swiftLanguageModes: [.v6]

@@ -50,6 +50,12 @@ public struct TrainableModel: Sendable {
         config.id2label = names
     }
 
+    /// Sets both dropout probabilities of the config (hidden and attention).
+    public mutating func setDropout(_ probability: Double) {
+        config.hiddenDropoutProb = probability
+        config.attentionProbsDropoutProb = probability
+    }
+
     /// The mean cross-entropy of a batch, and its gradient added to `gradients` times `scale`
     /// (1 / the micro-batches of one step, when a batch is accumulated).
     ///

@@ -12,31 +12,39 @@ public struct AdamW: Sendable {
     public var weightDecay: Double
     /// Optimizer steps taken.
     public private(set) var steps = 0
-    private var firstMoments: [String: Tensor] = [:]
-    private var secondMoments: [String: Tensor] = [:]
+    /// The running averages of each parameter's gradient and squared gradient, by name.
+    public private(set) var firstMoments: [String: Tensor] = [:]
+    public private(set) var secondMoments: [String: Tensor] = [:]
 
     public init(weightDecay: Double) {
         self.weightDecay = weightDecay
+    }
+
+    /// An optimizer resumed from a saved state.
+    public init(weightDecay: Double, steps: Int, firstMoments: [String: Tensor], secondMoments: [String: Tensor]) {
+        self.weightDecay = weightDecay
+        (self.steps, self.firstMoments, self.secondMoments) = (steps, firstMoments, secondMoments)
     }
 
     public static func decays(_ name: String) -> Bool {
         !(name.contains("bias") || name.contains("LayerNorm.weight") || name.contains("LayerNorm.bias"))
     }
 
-    /// One step over every parameter that has a gradient, at `learningRate`.
-    public mutating func step(_ parameters: inout [String: Tensor], gradients: [String: Tensor], learningRate: Double) {
+    /// One step at `learningRate` over every parameter that `parameters` visits and that has a
+    /// gradient (the others, like torch's parameters without `.grad`, stay as they are).
+    public mutating func step(gradients: [String: Tensor], learningRate: Double,
+                              parameters: (_ update: (String, inout Tensor) -> Void) -> Void) {
         steps += 1
         let correction1 = 1 - pow(beta1, Double(steps))
-        let correction2 = (1 - pow(beta2, Double(steps))).squareRoot()
+        let correction2 = Float((1 - pow(beta2, Double(steps))).squareRoot())
         let stepSize = Float(learningRate / correction1)
-        let (b1, b2) = (Float(beta1), Float(beta2))
-        for (name, gradient) in gradients {
-            guard var parameter = parameters[name] else { continue }
+        let (b1, b2, epsilon, weightDecay) = (Float(beta1), Float(beta2), epsilon, weightDecay)
+        parameters { name, parameter in
+            guard let gradient = gradients[name] else { return }
             precondition(parameter.shape == gradient.shape, "AdamW: gradient of \(name) has shape \(gradient.shape), not \(parameter.shape)")
-            var m = firstMoments[name] ?? Tensor(zeros: parameter.shape)
-            var v = secondMoments[name] ?? Tensor(zeros: parameter.shape)
+            var m = firstMoments.removeValue(forKey: name) ?? Tensor(zeros: parameter.shape)
+            var v = secondMoments.removeValue(forKey: name) ?? Tensor(zeros: parameter.shape)
             let decay = Self.decays(name) ? Float(1 - learningRate * weightDecay) : 1
-            let (epsilon, correction2) = (epsilon, Float(correction2))
             parameter.withUnsafeMutableBufferPointer { p in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
@@ -51,7 +59,6 @@ public struct AdamW: Sendable {
                     }
                 }
             }
-            parameters[name] = parameter
             firstMoments[name] = m
             secondMoments[name] = v
         }

@@ -49,7 +49,9 @@ import ZenTraining
             var expected = start.map(Double.init)
             var m = [Double](repeating: 0, count: 15), v = [Double](repeating: 0, count: 15)
             for (step, (gradient, rate)) in zip(gradients, rates).enumerated() {
-                optimizer.step(&parameters, gradients: [name: Tensor(shape: shape, scalars: gradient)], learningRate: rate)
+                optimizer.step(gradients: [name: Tensor(shape: shape, scalars: gradient)], learningRate: rate) { update in
+                    update(name, &parameters[name]!)
+                }
                 let t = Double(step + 1)
                 for i in 0..<15 {
                     let g = Double(gradient[i])
