@@ -36,7 +36,7 @@ extension ZenModel {
     /// Classifies texts, or text pairs when `pairs` is given (one per text), `batchSize` at a time.
     public func classify(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
                          weighting: NgramWeighting = .frequency, batchSize: Int = 16) throws -> [Classification] {
-        let classifier = try requireClassifier("sequence classification")
+        let classifier = try requireClassifier(.classification)
         let outputs = try embed(texts, pairs: pairs, maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize)
         guard !outputs.isEmpty else { return [] }
         let logits = classifier(Tensor(shape: [outputs.count, config.hiddenSize], scalars: outputs.flatMap(\.pooled)))
@@ -49,21 +49,34 @@ extension ZenModel {
 
     /// Tags each character of `chars` (a list of one-character strings, or of words).
     public func tag(chars: [String], maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency) throws -> TaggedSequence {
-        let classifier = try requireClassifier("token classification")
+        try tag(sentences: [chars], maxSeqLength: maxSeqLength, weighting: weighting)[0]
+    }
+
+    /// Tags many character sequences, `batchSize` at a time.
+    public func tag(sentences: [[String]], maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency,
+                    batchSize: Int = 16) throws -> [TaggedSequence] {
+        let classifier = try requireClassifier(.ner)
         let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
-        let features = try builder.tokenFeatures(words: chars)
-        let labeledCount = features.wordStarts?.count ?? 0
-        let firstTokens = (features.wordStarts ?? []) + [Int?](repeating: nil, count: chars.count - labeledCount)
-        let output = try encode(features)
-        let logits = classifier(output.sequence)
-        let rows = (0..<logits.shape[0]).map { logits.row($0) }
-        let labels = firstTokens.map { token -> String in
-            guard let token else { return "O" }
-            let best = rows[token].indices.max { rows[token][$0] < rows[token][$1] } ?? 0
-            return labelName(best) ?? String(best)
+        let scheme = tagScheme
+        return try stride(from: 0, to: sentences.count, by: max(1, batchSize)).flatMap { start in
+            let chunk = sentences[start..<min(sentences.count, start + max(1, batchSize))]
+            let features = try chunk.map { try builder.tokenFeatures(words: $0) }
+            let outputs = try encode(features)
+            return zip(chunk, zip(features, outputs)).map { chars, pair -> TaggedSequence in
+                let (features, output) = pair
+                let labeledCount = features.wordStarts?.count ?? 0
+                let firstTokens = (features.wordStarts ?? []) + [Int?](repeating: nil, count: chars.count - labeledCount)
+                let logits = classifier(output.sequence)
+                let rows = (0..<logits.shape[0]).map { logits.row($0) }
+                let labels = firstTokens.map { token -> String in
+                    guard let token else { return "O" }
+                    let best = rows[token].indices.max { rows[token][$0] < rows[token][$1] } ?? 0
+                    return labelName(best) ?? String(best)
+                }
+                return TaggedSequence(tokens: features.inputIds.map(vocabulary.token(of:)), labels: labels, labeledCount: labeledCount,
+                                      entities: Entity.read(labels: labels, chars: chars, scheme: scheme), logits: rows)
+            }
         }
-        return TaggedSequence(tokens: features.inputIds.map(vocabulary.token(of:)), labels: labels, labeledCount: labeledCount,
-                              entities: Entity.read(labels: labels, chars: chars, scheme: tagScheme), logits: rows)
     }
 
     /// The checkpoint's tag scheme, read from its label names.

@@ -1,4 +1,5 @@
 import Foundation
+import ZenText
 
 /// `config.json` of a ZEN 2.0 checkpoint (spec section 1). Unknown keys are ignored.
 public struct ZenConfig: Sendable, Equatable {
@@ -18,6 +19,8 @@ public struct ZenConfig: Sendable, Equatable {
     public var numLabels: Int?
     /// Label names by class index, when the checkpoint has them.
     public var id2label: [Int: String]?
+    /// The fusion weighting a fine-tuned head was trained with (`ngram_weighting`, our key).
+    public var ngramWeighting: NgramWeighting?
 
     public var headSize: Int { hiddenSize / numAttentionHeads }
 
@@ -70,6 +73,13 @@ public struct ZenConfig: Sendable, Equatable {
                 names[index] = name
             }
             id2label = names
+        }
+
+        if let name = json["ngram_weighting"] {
+            guard let name = name as? String, let weighting = NgramWeighting(rawValue: name) else {
+                throw invalid("ngram_weighting must be one of \(NgramWeighting.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            ngramWeighting = weighting
         }
 
         for (key, value) in [("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),

@@ -7,6 +7,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case tokenOutsideVocabulary(token: String, id: Int32, vocabSize: Int)
     case ngramOutsideTable(id: Int32, wordSize: Int)
     case missingHead(task: String, tensor: String)
+    case wrongHead(task: String, trainedFor: String)
 
     public var description: String {
         switch self {
@@ -16,6 +17,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
             return "n-gram id \(id) is outside the model's n-gram table (word_size \(wordSize)): ngram.txt does not belong to this checkpoint"
         case .missingHead(let task, let tensor):
             return "the checkpoint has no \(task) head (no tensor \(tensor))"
+        case .wrongHead(let task, let trainedFor):
+            return "the checkpoint's classifier was trained for \(trainedFor) (see id2label in config.json); it cannot serve \(task)"
         }
     }
 }
@@ -72,9 +75,20 @@ public final class ZenModel: Sendable {
         return encoder(batch, keepLayers: keepLayers)
     }
 
-    func requireClassifier(_ task: String) throws -> Linear {
-        guard let classifier = heads.classifier else { throw ModelError.missingHead(task: task, tensor: "classifier.weight") }
+    func requireClassifier(_ task: FineTuningTask) throws -> Linear {
+        let name = task == .classification ? "sequence classification" : "token classification"
+        guard let classifier = heads.classifier else { throw ModelError.missingHead(task: name, tensor: "classifier.weight") }
+        if let trained = headTask, trained != task {
+            throw ModelError.wrongHead(task: name, trainedFor: trained == .classification ? "sequence classification" : "token classification")
+        }
         return classifier
+    }
+
+    /// What the classifier was fine-tuned for, as far as `id2label` tells: token classifiers
+    /// have a `[CLS]` label (the reference's and ours), sequence classifiers do not.
+    public var headTask: FineTuningTask? {
+        guard let names = config.id2label?.values else { return nil }
+        return names.contains("[CLS]") ? .ner : .classification
     }
 
     /// The name of class `index`: `id2label` when the config has it.

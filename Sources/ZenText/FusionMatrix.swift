@@ -9,6 +9,9 @@ public enum NgramWeighting: String, Sendable, CaseIterable {
     /// The reference NER script: n-grams searched over the tokens without `[CLS]`, float64
     /// weights truncated to integers.
     case referenceToken = "reference-token"
+    /// No n-grams: an all-zero matrix, so the character encoder runs alone. For measuring what
+    /// the n-gram encoder adds (the same model and run otherwise).
+    case none
 }
 
 /// The `[maxSeqLength, 128]` matrix `M` that adds n-gram states to character states (`X += M·G`),
@@ -55,6 +58,8 @@ public struct FusionMatrix: Sendable, Equatable {
                     value = (Float(match.frequency) / (sums32[row] + Float(1e-10))).rounded(.towardZero)
                 case .referenceToken:
                     value = Float((Double(match.frequency) / (sums64[row] + 1e-10)).rounded(.towardZero))
+                case .none:
+                    value = 0
                 }
                 if value != 0 { entries.append(Entry(row: Int32(row), column: Int32(column), value: value)) }
             }

@@ -43,7 +43,7 @@ public enum FineTuningError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .nonFiniteLoss(let step, let loss):
-            return "the loss became \(loss) at step \(step); the parameters from before that step are kept"
+            return "the loss became \(loss.isNaN ? "NaN" : "infinite") at step \(step); the parameters from before that step are kept"
         }
     }
 }

@@ -49,7 +49,7 @@ public enum TrainingDataError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownLabel(let label, let path, let item, let known):
-            return "\(path) item \(item): label \"\(label)\" was never seen in training (known: \(known.joined(separator: ", ")))"
+            return "\(path) item \(item): label \"\(label)\" is not among the training labels (\(known.joined(separator: ", ")))"
         case .missingLabel(let path, let item):
             return "\(path) item \(item) has no label"
         }

@@ -15,8 +15,9 @@ struct InputLineError: Error, CustomStringConvertible {
     var description: String { "\(path) line \(line): \(message)" }
 }
 
-/// One line of a JSON Lines file and its 1-based number.
-typealias JSONLine = (number: Int, data: Data)
+/// One line of a JSON Lines file: its 1-based number in the file, its 0-based index among the
+/// non-blank lines (the example's position), and its bytes.
+typealias JSONLine = (number: Int, index: Int, data: Data)
 
 /// The non-blank lines of a JSON Lines file, each checked to be UTF-8.
 func readJSONLines(_ path: String) throws -> [JSONLine] {
@@ -26,13 +27,13 @@ func readJSONLines(_ path: String) throws -> [JSONLine] {
     } catch {
         throw CLIError("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file")")
     }
-    var lines: [(Int, Data)] = []
+    var lines: [JSONLine] = []
     for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
         guard String(validating: line, as: UTF8.self) != nil else {
             throw InputLineError(path: path, line: index + 1, message: "invalid UTF-8")
         }
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-        lines.append((index + 1, Data(line)))
+        lines.append((index + 1, lines.count, Data(line)))
     }
     return lines
 }

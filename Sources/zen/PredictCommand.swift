@@ -7,7 +7,10 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Run a task head on every input line.",
         discussion: """
-        classification: {"text", "text_pair"?} in, {"label", "logits"} out (label: id2label's name, else the index).
+        classification: {"text", "text_pair"?, "id"?} in (other field names with --text-field, --text-pair-field, \
+        --id-field, e.g. --text-field sentence for CLUE files), {"id", "label", "logits"} out: the reference's \
+        predict.json lines plus the logits (--no-logits leaves them out). label is id2label's name, else the index; \
+        id is the input's, else the line's index from 0.
         ner: {"chars": [...]} or {"text": ...} in, {"tokens", "labels" (one per input character), \
         "entities": [{"type", "start", "end" (exclusive), "text"}], "logits" (every real token)} out; \
         characters past max-seq-length get "O" and the line says "truncated": true.
@@ -24,20 +27,45 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var lines: LinesOptions
 
+    @Option(help: "classification: the field holding the text.")
+    var textField = "text"
+
+    @Option(help: "classification: the field holding the second text of a pair.")
+    var textPairField = "text_pair"
+
+    @Option(help: "classification: the field holding the id.")
+    var idField = "id"
+
+    @Flag(help: "classification: write only {\"id\", \"label\"}, the reference's predict.json form.")
+    var noLogits = false
+
     func validate() throws { try lines.requireTokenTask(task == .ner) }
 
     func run() throws {
         let model = try model.load()
         let (task, inputPath, maxSeqLength, weighting) = (task, lines.input, lines.maxSeqLength, lines.weighting)
+        let (textField, textPairField, idField, noLogits) = (textField, textPairField, idField, noLogits)
         try lines.transformLines(parallel: false) { line in
             var object = JSONObjectBuilder()
             switch task {
             case .classification:
-                let input = try decodeLine(SequenceInput.self, line, path: inputPath)
-                if let id = input.id { object.add("id", raw: id.json) }
-                let result = try model.classify([input.text], pairs: [input.text_pair], maxSeqLength: maxSeqLength, weighting: weighting)[0]
+                guard case .object(let fields) = try decodeLine(JSONValue.self, line, path: inputPath) else {
+                    throw InputLineError(path: inputPath, line: line.number, message: "not a JSON object")
+                }
+                func field(_ name: String) -> JSONValue? { fields.first { $0.0 == name }?.1 }
+                guard case .string(let text) = field(textField) else {
+                    throw InputLineError(path: inputPath, line: line.number, message: "no string field \"\(textField)\"")
+                }
+                var pair: String?
+                switch field(textPairField) {
+                case .string(let value): pair = value
+                case nil, .null?: pair = nil
+                default: throw InputLineError(path: inputPath, line: line.number, message: "\"\(textPairField)\" is not a string")
+                }
+                object.add("id", raw: field(idField)?.json ?? String(line.index))
+                let result = try model.classify([text], pairs: [pair], maxSeqLength: maxSeqLength, weighting: weighting)[0]
                 object.add("label", raw: result.label.map(jsonString) ?? String(result.labelIndex))
-                object.add("logits", result.logits)
+                if !noLogits { object.add("logits", result.logits) }
             case .ner:
                 let input = try decodeLine(TokenInput.self, line, path: inputPath)
                 if let id = input.id { object.add("id", raw: id.json) }

@@ -1,4 +1,5 @@
 import Foundation
+import ZenTensor
 
 /// Element types a checkpoint may store.
 public enum DType: String, Sendable, CaseIterable {
@@ -124,5 +125,24 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .invalidConfig(let path, let reason): return "\(path): \(reason)"
         case .noWeights(let directory): return "\(directory) has neither model.safetensors nor pytorch_model.bin"
         }
+    }
+}
+
+extension TensorData {
+    /// The float32 bytes of a tensor, kept alive with it: for writing checkpoints.
+    public init(_ tensor: Tensor) {
+        let owner = TensorOwner(tensor)
+        self.init(dtype: .float32, shape: tensor.shape, bytes: owner.bytes, owner: owner)
+    }
+}
+
+/// Holds a tensor whose storage a `TensorData` points into.
+private final class TensorOwner: @unchecked Sendable {
+    let tensor: Tensor
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ tensor: Tensor) {
+        self.tensor = tensor
+        bytes = tensor.withUnsafeBufferPointer { UnsafeRawBufferPointer($0) }
     }
 }

@@ -1,0 +1,59 @@
+import Foundation
+import Synchronization
+
+/// Progress of a long run on standard error: a bar redrawn in place on a terminal, plain log
+/// lines (every `logEvery` steps) otherwise.
+struct ProgressReporter {
+    let total: Int
+    let logEvery: Int
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private let start = Date()
+    private var startStep: Int
+    private var examples = 0
+
+    init(total: Int, startStep: Int, logEvery: Int = 50) {
+        (self.total, self.startStep, self.logEvery) = (total, startStep, logEvery)
+    }
+
+    mutating func update(step: Int, epoch: Int, loss: Double, learningRate: Double, examples batch: Int) {
+        examples += batch
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = Double(examples) / max(elapsed, 1e-9)
+        let remaining = Double(total - step) * elapsed / Double(max(1, step - startStep))
+        let numbers = String(format: "loss %.4f  lr %.2e  %.1f ex/s  ETA %@", loss, learningRate, rate, Self.duration(remaining))
+        if isTerminal {
+            let width = 24, filled = total == 0 ? width : width * step / total
+            let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+            FileHandle.standardError.write(Data("\r\u{1B}[2Kepoch \(epoch + 1) [\(bar)] \(step)/\(total)  \(numbers)".utf8))
+        } else if step % logEvery == 0 || step == total {
+            log("step \(step)/\(total)  epoch \(epoch + 1)  \(numbers)")
+        }
+    }
+
+    /// A line of its own, below the bar.
+    func log(_ message: String) {
+        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[2K" : "") + message + "\n").utf8))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// Ctrl-C (SIGINT) as a flag that a loop polls between steps, so that it can save first.
+enum Interrupt {
+    private static let flag = Atomic<Bool>(false)
+    nonisolated(unsafe) private static var source: DispatchSourceSignal?
+
+    static func install() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { flag.store(true, ordering: .relaxed) }
+        source.resume()
+        self.source = source
+    }
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+}
