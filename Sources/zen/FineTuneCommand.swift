@@ -74,6 +74,9 @@ struct FineTuneCommand: ParsableCommand {
     @Option(help: "Clip the global gradient norm to this value (off by default, as in the reference).")
     var maxGradNorm: Double?
 
+    @Option(help: "Stop after this many optimizer steps (the schedule still spans --epochs): for trial runs and benchmarks.")
+    var maxSteps: Int?
+
     @Flag(help: "Continue the run saved in --output/checkpoint.")
     var resume = false
 
@@ -95,6 +98,7 @@ struct FineTuneCommand: ParsableCommand {
         }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
         if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be positive") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be positive") }
         if let maxGradNorm, maxGradNorm <= 0 { throw ValidationError("--max-grad-norm must be positive") }
         if model.precision != .fp32 { throw ValidationError("training runs in fp32; leave out --precision") }
         if weighting == .referenceToken, task != .ner { throw ValidationError(TextError.weightingNeedsTokenTask(weighting).description) }
@@ -130,15 +134,19 @@ struct FineTuneCommand: ParsableCommand {
                           maxSeqLength: maxSeqLength, bestMetric: best.metric, bestStep: best.step)
         }
         Interrupt.install()
-        while !tuner.isFinished {
+        var trainingSeconds = 0.0, trainedExamples = 0
+        while !tuner.isFinished, maxSteps.map({ tuner.step < $0 }) ?? true {
             if Interrupt.requested {
                 try Checkpoints.writeResumable(tuner, state: trainingState(), source: model.model, to: checkpointDirectory)
                 progress.log("interrupted after step \(tuner.step); saved \(checkpointDirectory) (continue with --resume)")
                 throw ExitCode(130)
             }
             let record: StepRecord
+            let started = Date()
             do {
                 record = try tuner.trainStep()
+                trainingSeconds += Date().timeIntervalSince(started)
+                trainedExamples += record.examples
             } catch let error as FineTuningError {
                 // The parameters are still those of the last good step: keep them resumable, and
                 // as the model when no better one was saved.
@@ -170,6 +178,8 @@ struct FineTuneCommand: ParsableCommand {
         var summary = JSONObjectBuilder()
         summary.add("steps", raw: "\(tuner.step)")
         summary.add("output", raw: jsonString(output))
+        summary.add("train_seconds", raw: String(format: "%.3f", trainingSeconds))
+        summary.add("examples_per_second", raw: String(format: "%.3f", Double(trainedExamples) / max(trainingSeconds, 1e-9)))
         if let metric = best.metric, let step = best.step {
             summary.add("best_dev", raw: "\(metric)")
             summary.add("best_step", raw: "\(step)")

@@ -6,7 +6,7 @@ struct Zen: ParsableCommand {
         commandName: "zen",
         abstract: "ZEN 2.0 (Chinese BERT enhanced by an n-gram encoder), natively.",
         subcommands: [FeaturesCommand.self, TokenizeCommand.self, EmbedCommand.self, PredictCommand.self,
-                      FillMaskCommand.self, FineTuneCommand.self, EvaluateCommand.self, ConvertCommand.self,
+                      FillMaskCommand.self, InitCommand.self, FineTuneCommand.self, EvaluateCommand.self, ConvertCommand.self,
                       BenchCommand.self, BenchTextCommand.self]
     )
 }

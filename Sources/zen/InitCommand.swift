@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import ZenModel
+import ZenText
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a new, randomly initialized ZEN 2.0 checkpoint directory (to fine-tune or pre-train from scratch).",
+        discussion: """
+        Writes config.json, vocab.txt, ngram.txt (the first --ngram-limit lines of --ngrams: a lexicon sorted by \
+        frequency, most frequent first) and model.safetensors, initialized as BERT is (normal weights with \
+        initializer_range 0.02, zero biases and padding rows, unit LayerNorm).
+        """
+    )
+
+    @Option(help: "Output directory (new or empty).") var output: String
+    @Option(help: "WordPiece vocabulary, one token a line.") var vocab: String
+    @Option(help: "N-gram lexicon, one `ngram,frequency` a line, most frequent first.") var ngrams: String
+    @Option(help: "Keep only this many lexicon entries (the most frequent).") var ngramLimit: Int?
+    @Option var hiddenSize = 256
+    @Option(help: "Character layers.") var numHiddenLayers = 4
+    @Option(help: "N-gram layers.") var numHiddenWordLayers = 2
+    @Option var numAttentionHeads = 4
+    @Option var intermediateSize = 1024
+    @Option(help: "Seed of the initialization.") var seed: UInt64 = 42
+
+    func run() throws {
+        let files = FileManager.default
+        if let contents = try? files.contentsOfDirectory(atPath: output), !contents.isEmpty {
+            throw CLIError("--output \(output) exists and is not empty")
+        }
+        let tokenizer = try BertTokenizer(vocabularyAt: vocab)
+        guard let lexicon = String(data: try Data(contentsOf: URL(fileURLWithPath: ngrams)), encoding: .utf8) else {
+            throw CLIError("\(ngrams) is not UTF-8")
+        }
+        var lines = lexicon.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        if let ngramLimit { lines = Array(lines.prefix(max(0, ngramLimit))) }
+        let ngramText = lines.joined(separator: "\n") + "\n"
+        let config = try ZenConfig(hiddenSize: hiddenSize, numHiddenLayers: numHiddenLayers, numHiddenWordLayers: numHiddenWordLayers,
+                                   numAttentionHeads: numAttentionHeads, intermediateSize: intermediateSize,
+                                   vocabSize: tokenizer.vocabulary.count, wordSize: max(1, lines.count))
+        try files.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: config.jsonObject, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: output + "/config.json"))
+        try Data(contentsOf: URL(fileURLWithPath: vocab)).write(to: URL(fileURLWithPath: output + "/vocab.txt"))
+        try Data(ngramText.utf8).write(to: URL(fileURLWithPath: output + "/ngram.txt"))
+        // Loading checks the lexicon against the vocabulary, as every later command will.
+        _ = try NgramDictionary(contentsOf: output + "/ngram.txt", tokenizer: tokenizer)
+        let parameters = config.initialParameters(seed: seed)
+        try SafeTensors.write(parameters.map { (name: $0.name, data: TensorData($0.tensor)) }, to: output + "/model.safetensors")
+        let count = parameters.reduce(0) { $0 + $1.tensor.count }
+        print("{\"output\":\(jsonString(output)),\"parameters\":\(count),\"ngrams\":\(lines.count)}")
+    }
+}
