@@ -111,16 +111,18 @@ public func geluBackward(_ outputGradient: Tensor, input x: Tensor) -> Tensor {
     var result = outputGradient
     result.withUnsafeMutableBufferPointer { dy in
         x.withUnsafeBufferPointer { x in
-            let (dy, x) = (UnsafeSendablePointer(dy.baseAddress!), shared(x))
-            let count = outputGradient.count
-            parallelRanges((count + 15) / 16, grain: 1024) { vectors in
+            let (dy, x, count) = (UnsafeSendablePointer(dy.baseAddress!), shared(x), outputGradient.count)
+            parallelRanges(count / 16, grain: 1024) { vectors in
                 for vector in vectors {
-                    let start = vector * 16, lanes = min(16, count - start)
-                    var input = SIMD16<Float>(repeating: 0), gradient = SIMD16<Float>(repeating: 0)
-                    for lane in 0..<lanes { (input[lane], gradient[lane]) = (x.pointer[start + lane], dy.pointer[start + lane]) }
-                    let result = gradient * geluDerivativeLanes(input)
-                    for lane in 0..<lanes { dy.pointer[start + lane] = result[lane] }
+                    let (input, gradient) = (UnsafeRawPointer(x.pointer + vector * 16), UnsafeMutableRawPointer(dy.pointer + vector * 16))
+                    let product = gradient.loadUnaligned(as: SIMD16<Float>.self) * geluDerivativeLanes(input.loadUnaligned(as: SIMD16<Float>.self))
+                    gradient.storeBytes(of: product, as: SIMD16<Float>.self)
                 }
+            }
+            for index in (count / 16 * 16)..<count {
+                var lane = SIMD16<Float>(repeating: 0)
+                lane[0] = x.pointer[index]
+                dy.pointer[index] *= geluDerivativeLanes(lane)[0]
             }
         }
     }
@@ -214,10 +216,18 @@ public struct Dropout: Sendable {
     /// others by `1 / (1 − p)`. Applying it to a gradient is its backward pass.
     public func apply(_ values: UnsafeMutablePointer<Float>, count: Int, offset: Int = 0) {
         guard probability > 0 else { return }
-        let threshold = UInt64(Double(probability) * 0x1p53)
+        // One hash decides four elements, 16 bits each: a probability resolution of 1/65536.
+        let threshold = UInt64((Double(probability) * 65536).rounded())
         let scale = 1 / (1 - probability)
-        for i in 0..<count {
-            values[i] = Self.mix(seed &+ UInt64(offset + i)) >> 11 < threshold ? 0 : values[i] * scale
+        var i = 0
+        while i < count {
+            let (group, lane) = (offset + i).quotientAndRemainder(dividingBy: 4)
+            var bits = Self.mix(seed &+ UInt64(group)) >> (16 * UInt64(lane))
+            for _ in lane..<min(4, lane + count - i) {
+                values[i] = bits & 0xFFFF < threshold ? 0 : values[i] * scale
+                bits >>= 16
+                i += 1
+            }
         }
     }
 

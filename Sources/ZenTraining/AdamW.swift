@@ -49,11 +49,15 @@ public struct AdamW: Sendable {
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         gradient.withUnsafeBufferPointer { g in
-                            for i in p.indices {
-                                p[i] *= decay
-                                m[i] += (g[i] - m[i]) * (1 - b1)
-                                v[i] = v[i] * b2 + g[i] * g[i] * (1 - b2)
-                                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + epsilon)
+                            let (p, m, v) = (UnsafeSendablePointer(p.baseAddress!), UnsafeSendablePointer(m.baseAddress!), UnsafeSendablePointer(v.baseAddress!))
+                            let g = UnsafeSendablePointer(UnsafeMutablePointer(mutating: g.baseAddress!))
+                            parallelRanges(gradient.count, grain: 1 << 15) { range in
+                                for i in range {
+                                    p.pointer[i] *= decay
+                                    m.pointer[i] += (g.pointer[i] - m.pointer[i]) * (1 - b1)
+                                    v.pointer[i] = v.pointer[i] * b2 + g.pointer[i] * g.pointer[i] * (1 - b2)
+                                    p.pointer[i] -= stepSize * m.pointer[i] / (v.pointer[i].squareRoot() / correction2 + epsilon)
+                                }
                             }
                         }
                     }

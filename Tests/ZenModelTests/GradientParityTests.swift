@@ -55,3 +55,28 @@ import ZenText
         }
     }
 }
+
+extension GradientParityTests {
+    /// With an all-zero fusion matrix the training pass skips the n-gram encoder: the loss is
+    /// the inference pass's, and the n-gram parameters get zero gradients (so AdamW still steps
+    /// them, as torch does).
+    @Test func withoutNgramsTheNgramEncoderIsSkipped() throws {
+        let name = "zen2-tiny-cls"
+        let model = try ZenModel(directory: ModelFixtures.path(name))
+        let trainable = try TrainableModel(model, task: .classification, classNames: ["0", "1", "2"], seed: 0)
+        let cases = Array(ModelFixtures.cases(name).prefix(8))
+        let texts = cases.map { $0["text"] as! String }
+        let builder = try model.featureBuilder(maxSeqLength: 64, weighting: .none)
+        let batch = try texts.map { try builder.sequenceFeatures(text: $0) }
+        let labels = cases.map { $0["label"] as! Int }
+        var gradients = ParameterGradients()
+        let loss = try trainable.loss(batch, labels: labels, dropoutSeed: nil, gradients: &gradients)
+        let logits = try model.classify(texts, maxSeqLength: 64, weighting: .none).map(\.logits)
+        let reference = crossEntropy(logits: Tensor(shape: [8, 3], scalars: logits.flatMap { $0 }), targets: labels).loss
+        #expect(abs(loss - reference) < 1e-5)
+        let ngramTable = try #require(gradients["word_embeddings.word_embeddings.weight"])
+        #expect(ngramTable.scalars.allSatisfy { $0 == 0 })
+        #expect(gradients["encoder.word_layers.0.output.dense.weight"]?.scalars.allSatisfy { $0 == 0 } == true)
+        #expect(gradients["encoder.layer.0.output.dense.weight"]?.scalars.contains { $0 != 0 } == true)
+    }
+}

@@ -119,23 +119,32 @@ extension Embeddings {
 /// What a layer's backward pass needs from its forward pass: the input of every operation with
 /// parameters, and the inputs of both LayerNorms.
 struct LayerActivations: Sendable {
-    let input, query, key, value, context, attentionSum, attended, preActivation, activation, outputSum: Tensor
+    /// The layer's input (keys and values), and the rows of it that are queries.
+    let input, queryInput: Tensor
+    let outputs: Segments?
+    let query, key, value, context, attentionSum, attended, preActivation, activation, outputSum: Tensor
 }
 
 extension TransformerLayer {
     /// The training forward pass: the same arithmetic as `callAsFunction`, with dropout, saving
-    /// what the backward pass reads (so the residuals are not fused into the GEMMs here).
-    func forward(_ x: Tensor, segments: Segments, positions: RelativePositions, dropout: DropoutPlan) -> (Tensor, LayerActivations) {
-        let (q, k, v) = (attention.query(x), attention.key(x), attention.value(x))
+    /// what the backward pass reads (so the residuals are not fused into the GEMMs here). With
+    /// `outputs`, only those first rows of each sequence are computed, as in inference.
+    func forward(_ x: Tensor, segments: Segments, positions: RelativePositions, outputs: Segments? = nil,
+                 dropout: DropoutPlan) -> (Tensor, LayerActivations) {
+        let queryInput = outputs.map { outputs in
+            x.rows(segments.starts.indices.map { segments.starts[$0]..<(segments.starts[$0] + outputs.lengths[$0]) })
+        } ?? x
+        let (q, k, v) = (attention.query(queryInput), attention.key(x), attention.value(x))
         let context = relativeAttention(query: q, key: k, value: v, contentBias: attention.contentBias, positionBias: attention.positionBias,
-                                        segments: segments, positions: positions, dropout: dropout.attention.substream(0))
-        let attentionSum = dropout.hidden.substream(1).apply(attentionOutput(context)) + x
+                                        segments: segments, queries: outputs, positions: positions, dropout: dropout.attention.substream(0))
+        let attentionSum = dropout.hidden.substream(1).apply(attentionOutput(context)) + queryInput
         let attended = attentionNorm(attentionSum)
         let preActivation = intermediate(attended)
         let activation = gelu(preActivation)
         let outputSum = dropout.hidden.substream(2).apply(output(activation)) + attended
-        let saved = LayerActivations(input: x, query: q, key: k, value: v, context: context, attentionSum: attentionSum,
-                                     attended: attended, preActivation: preActivation, activation: activation, outputSum: outputSum)
+        let saved = LayerActivations(input: x, queryInput: queryInput, outputs: outputs, query: q, key: k, value: v, context: context,
+                                     attentionSum: attentionSum, attended: attended, preActivation: preActivation,
+                                     activation: activation, outputSum: outputSum)
         return (outputNorm(outputSum), saved)
     }
 
@@ -149,13 +158,25 @@ extension TransformerLayer {
         let dContext = attentionOutput.backward(dropout.hidden.substream(1).apply(dAttentionSum), input: saved.context, gradients: &gradients)!
         let d = relativeAttentionBackward(dContext, query: saved.query, key: saved.key, value: saved.value,
                                           contentBias: attention.contentBias, positionBias: attention.positionBias,
-                                          segments: segments, positions: positions, dropout: dropout.attention.substream(0))
+                                          segments: segments, queries: saved.outputs, positions: positions, dropout: dropout.attention.substream(0))
         gradients.update(attention.name + ".r_r_bias", shape: attention.contentBias.shape) { $0 = $0 + d.contentBias }
         gradients.update(attention.name + ".r_w_bias", shape: attention.positionBias.shape) { $0 = $0 + d.positionBias }
-        return dAttentionSum
-            + attention.query.backward(d.query, input: saved.input, gradients: &gradients)!
-            + attention.key.backward(d.key, input: saved.input, gradients: &gradients)!
+        let dQueryInput = dAttentionSum + attention.query.backward(d.query, input: saved.queryInput, gradients: &gradients)!
+        var dx = attention.key.backward(d.key, input: saved.input, gradients: &gradients)!
             + attention.value.backward(d.value, input: saved.input, gradients: &gradients)!
+        guard let outputs = saved.outputs else { return dx + dQueryInput }
+        // The query rows are the first rows of each sequence: add their gradient there.
+        let width = dx.shape[1]
+        dx.withUnsafeMutableBufferPointer { dx in
+            dQueryInput.withUnsafeBufferPointer { dq in
+                var row = 0
+                for (start, count) in zip(segments.starts, outputs.lengths) {
+                    for i in 0..<(count * width) { dx[start * width + i] += dq[row * width + i] }
+                    row += count
+                }
+            }
+        }
+        return dx
     }
 
     mutating func updateParameters(_ body: (String, inout Tensor) -> Void) {
