@@ -161,3 +161,45 @@ def test_bench_fields(tmp_path):
                            "flops_per_batch"}
     assert all(value > 0 for value in result.values())
     assert result["batch_ms_p50"] <= result["batch_ms_p90"]
+
+
+def test_finetuned_output_loads_in_pytorch(tmp_path):
+    """`zen finetune` on the training fixture writes a directory that PyTorch loads and that
+    gives the reference's final logits."""
+    fixture = os.path.join(SHARED, "fixtures", "training", "tiny-cls-finetune")
+    with open(os.path.join(fixture, "expected.json"), encoding="utf-8") as f:
+        want = json.load(f)
+    h = want["hyperparameters"]
+    output = tmp_path / "tuned"
+    subprocess.run([ZEN, "finetune", "--model", os.path.join(fixture, "init"), "--task", "classification",
+                    "--train", os.path.join(fixture, "train.json"), "--output", str(output),
+                    "--max-seq-length", str(h["max_seq_length"]), "--batch-size", str(h["batch_size"]),
+                    "--learning-rate", str(h["learning_rate"]), "--weight-decay", str(h["weight_decay"]),
+                    "--warmup-ratio", str(h["warmup_ratio"]), "--epochs", str(h["epochs"]), "--dropout", "0",
+                    "--no-shuffle"], check=True, capture_output=True)
+    cases = [{"text": text} for text in want["texts"]]
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
+    subprocess.run([ZEN, "features", "--model", str(output), "--task", "sequence", "--max-seq-length",
+                    str(h["max_seq_length"]), "--input", str(source), "--output", str(target)], check=True)
+    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    model, config = zen2_torch.load(str(output))
+    assert config.num_labels == 2
+    L = h["max_seq_length"]
+    inputs = {
+        "input_ids": torch.zeros(len(rows), L, dtype=torch.int64),
+        "token_type_ids": torch.zeros(len(rows), L, dtype=torch.int64),
+        "attention_mask": torch.zeros(len(rows), L, dtype=torch.int64),
+        "ngram_ids": torch.zeros(len(rows), zen2_torch.NGRAM_SLOTS, dtype=torch.int64),
+        "ngram_matrix": torch.zeros(len(rows), L, zen2_torch.NGRAM_SLOTS),
+    }
+    for b, row in enumerate(rows):
+        n = len(row["input_ids"])
+        inputs["input_ids"][b, :n] = torch.tensor(row["input_ids"])
+        inputs["attention_mask"][b, :n] = 1
+        inputs["ngram_ids"][b, :len(row["ngram_ids"])] = torch.tensor(row["ngram_ids"], dtype=torch.int64)
+        for i, j, value in row["ngram_matrix"]:
+            inputs["ngram_matrix"][b, i, j] = value
+    with torch.inference_mode():
+        logits = model(**inputs, head="sequence")
+    np.testing.assert_allclose(logits.numpy(), np.asarray(want["final_logits"]), rtol=0, atol=1e-3)

@@ -68,6 +68,7 @@ public struct TrainableModel: Sendable {
         let dropout = DropoutPlan(hidden: Dropout(probability: dropoutSeed == nil ? 0 : Float(config.hiddenDropoutProb), seed: dropoutSeed ?? 0),
                                   attention: Dropout(probability: dropoutSeed == nil ? 0 : Float(config.attentionProbsDropoutProb),
                                                      seed: (dropoutSeed ?? 0) ^ 0xA77E))
+        try ZenModel.check(batch, config: config, vocabulary: tokenizer.vocabulary)
         let targets = try self.targets(batch, labels: labels)
         let (x, saved) = encoder.forward(batch, dropout: dropout)
         let headDropout = dropout.hidden.substream(300)

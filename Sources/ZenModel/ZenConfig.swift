@@ -19,6 +19,9 @@ public struct ZenConfig: Sendable, Equatable {
     public var numLabels: Int?
     /// Label names by class index, when the checkpoint has them.
     public var id2label: [Int: String]?
+    /// N-gram slots per input (`max_ngrams`, our key): 128, the reference's `max_ngram_in_seq`,
+    /// unless a new model was made with fewer.
+    public var maxNgrams: Int
     /// The fusion weighting a fine-tuned head was trained with (`ngram_weighting`, our key).
     public var ngramWeighting: NgramWeighting?
 
@@ -65,6 +68,8 @@ public struct ZenConfig: Sendable, Equatable {
         wordSize = try integer("word_size")
         initializerRange = try number("initializer_range", default: 0.02)
         numLabels = json["num_labels"] == nil ? nil : try integer("num_labels")
+        maxNgrams = try integer("max_ngrams", default: NgramDictionary.slotCount)
+        guard (1...NgramDictionary.slotCount).contains(maxNgrams) else { throw invalid("max_ngrams must be between 1 and 128, not \(maxNgrams)") }
         if let labels = json["id2label"] {
             guard let labels = labels as? [String: Any] else { throw invalid("id2label must be an object") }
             var names: [Int: String] = [:]

@@ -53,7 +53,7 @@ public final class ZenModel: Sendable {
     public var vocabulary: Vocabulary { tokenizer.vocabulary }
 
     public func featureBuilder(maxSeqLength: Int, weighting: NgramWeighting = .frequency) throws -> FeatureBuilder {
-        try FeatureBuilder(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting)
+        try FeatureBuilder(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting, ngramSlots: config.maxNgrams)
     }
 
     /// Runs the encoder on one input's features.
@@ -64,15 +64,20 @@ public final class ZenModel: Sendable {
     /// Runs the encoder on a batch: each input at its real length, the batch's projections as
     /// single GEMMs. Inputs of any lengths may be mixed.
     public func encode(_ batch: [InputFeatures], keepLayers: Bool = false) throws -> [EncoderOutput] {
+        try Self.check(batch, config: config, vocabulary: vocabulary)
+        return encoder(batch, keepLayers: keepLayers)
+    }
+
+    /// Every id of the inputs is inside the model's tables.
+    static func check(_ batch: [InputFeatures], config: ZenConfig, vocabulary: Vocabulary) throws(ModelError) {
         for features in batch {
             for id in features.inputIds where Int(id) >= config.vocabSize {
-                throw ModelError.tokenOutsideVocabulary(token: vocabulary.token(of: id), id: id, vocabSize: config.vocabSize)
+                throw .tokenOutsideVocabulary(token: vocabulary.token(of: id), id: id, vocabSize: config.vocabSize)
             }
             for ngram in features.ngrams where Int(ngram.id) >= config.wordSize {
-                throw ModelError.ngramOutsideTable(id: ngram.id, wordSize: config.wordSize)
+                throw .ngramOutsideTable(id: ngram.id, wordSize: config.wordSize)
             }
         }
-        return encoder(batch, keepLayers: keepLayers)
     }
 
     func requireClassifier(_ task: FineTuningTask) throws -> Linear {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything the network is fed for one input (spec section 4).
 public struct InputFeatures: Sendable, Equatable {
     /// `[CLS] … [SEP]` (and `… [SEP]` again for a pair); no padding.
@@ -60,14 +62,19 @@ public struct FeatureBuilder: Sendable {
     public let ngrams: NgramDictionary
     public let maxSeqLength: Int
     public let weighting: NgramWeighting
+    /// N-gram slots per input: the reference's `max_ngram_in_seq`, 128 for every released
+    /// model; a new model may have fewer (`max_ngrams` in its config).
+    public let ngramSlots: Int
 
     public init(tokenizer: BertTokenizer, ngrams: NgramDictionary, maxSeqLength: Int,
-                weighting: NgramWeighting = .frequency) throws(TextError) {
+                weighting: NgramWeighting = .frequency, ngramSlots: Int = NgramDictionary.slotCount) throws(TextError) {
         guard Self.maxSeqLengthRange.contains(maxSeqLength) else { throw .invalidMaxSeqLength(maxSeqLength) }
+        precondition((1...NgramDictionary.slotCount).contains(ngramSlots), "FeatureBuilder: \(ngramSlots) n-gram slots")
         self.tokenizer = tokenizer
         self.ngrams = ngrams
         self.maxSeqLength = maxSeqLength
         self.weighting = weighting
+        self.ngramSlots = ngramSlots
     }
 
     private var vocabulary: Vocabulary { tokenizer.vocabulary }
@@ -139,20 +146,24 @@ public struct FeatureBuilder: Sendable {
         // The reference NER script searches the tokens between [CLS] and [SEP], so its n-gram
         // positions (and matrix rows) are one to the left of the characters they cover.
         let searched = weighting == .referenceToken ? inputIds.dropFirst().dropLast() : inputIds[...]
-        let keep = Int((Double(searched.count) / Double(maxSeqLength) * Double(NgramDictionary.slotCount)).rounded(.up))
+        let keep = Int((Double(searched.count) / Double(maxSeqLength) * Double(ngramSlots)).rounded(.up))
         let matches = Array(ngrams.matches(in: searched).prefix(keep))
-        let matrix = FusionMatrix(matches: matches, rowCount: maxSeqLength, weighting: weighting)
+        let matrix = FusionMatrix(matches: matches, rowCount: maxSeqLength, weighting: weighting, columnCount: ngramSlots)
         return InputFeatures(inputIds: inputIds, segmentIds: segmentIds, labelIds: labelIds,
                              ngrams: matches, fusionMatrix: matrix)
     }
 }
 
 extension FeatureBuilder {
-    /// Loads `vocab.txt` and `ngram.txt` from a model directory.
+    /// Loads `vocab.txt` and `ngram.txt` from a model directory, and its n-gram slot count
+    /// (`max_ngrams`) from `config.json` when it has one.
     public init(directory: String, maxSeqLength: Int, weighting: NgramWeighting = .frequency) throws(TextError) {
         guard Self.maxSeqLengthRange.contains(maxSeqLength) else { throw .invalidMaxSeqLength(maxSeqLength) }
         let tokenizer = try BertTokenizer(vocabularyAt: directory + "/vocab.txt")
         let ngrams = try NgramDictionary(contentsOf: directory + "/ngram.txt", tokenizer: tokenizer)
-        try self.init(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting)
+        let config = FileManager.default.contents(atPath: directory + "/config.json")
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+        let slots = (config?["max_ngrams"] as? Int).map { min(max($0, 1), NgramDictionary.slotCount) } ?? NgramDictionary.slotCount
+        try self.init(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting, ngramSlots: slots)
     }
 }

@@ -23,6 +23,8 @@ struct InitCommand: ParsableCommand {
     @Option(help: "N-gram layers.") var numHiddenWordLayers = 2
     @Option var numAttentionHeads = 4
     @Option var intermediateSize = 1024
+    @Option(help: "N-gram slots per input (the reference's max_ngram_in_seq is 128), stored in config.json as max_ngrams.")
+    var maxNgrams = NgramDictionary.slotCount
     @Option(help: "Seed of the initialization.") var seed: UInt64 = 42
 
     func run() throws {
@@ -40,7 +42,7 @@ struct InitCommand: ParsableCommand {
         let ngramText = lines.joined(separator: "\n") + "\n"
         let config = try ZenConfig(hiddenSize: hiddenSize, numHiddenLayers: numHiddenLayers, numHiddenWordLayers: numHiddenWordLayers,
                                    numAttentionHeads: numAttentionHeads, intermediateSize: intermediateSize,
-                                   vocabSize: tokenizer.vocabulary.count, wordSize: max(1, lines.count))
+                                   vocabSize: tokenizer.vocabulary.count, wordSize: lines.count + 1, maxNgrams: maxNgrams)   // ids are line numbers + 1; 0 pads
         try files.createDirectory(atPath: output, withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: config.jsonObject, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: output + "/config.json"))

@@ -175,3 +175,41 @@ import Testing
         #expect(nothing.status != 0 && nothing.stderr.contains("nothing to resume"))
     }
 }
+
+extension FineTuneCommandTests {
+    /// `zen init` makes a new model that fine-tunes and predicts; its n-gram table has a row for
+    /// every lexicon line plus padding.
+    @Test func initializesANewModelThatTrains() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = directory.appendingPathComponent("new").path
+        let created = try CLI.zen(["init", "--output", model, "--vocab", CLI.fixtures + "/vocab.txt", "--ngrams", CLI.fixtures + "/ngram.txt",
+                                   "--ngram-limit", "1000", "--hidden-size", "32", "--num-hidden-layers", "2", "--num-hidden-word-layers", "1",
+                                   "--num-attention-heads", "4", "--intermediate-size", "64", "--max-ngrams", "16", "--seed", "1"])
+        try #require(created.status == 0, "\(created.stderr)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model + "/config.json"))) as! [String: Any]
+        #expect(config["word_size"] as? Int == 1001 && config["hidden_size"] as? Int == 32 && config["max_ngrams"] as? Int == 16)
+        let again = try CLI.zen(["init", "--output", model, "--vocab", CLI.fixtures + "/vocab.txt", "--ngrams", CLI.fixtures + "/ngram.txt"])
+        #expect(again.status != 0 && again.stderr.contains("not empty"))
+
+        let output = directory.appendingPathComponent("tuned").path
+        let tuned = try CLI.zen(["finetune", "--model", model, "--task", "classification", "--train", Self.fixture + "/train.json",
+                                 "--output", output, "--max-seq-length", "48", "--batch-size", "8", "--learning-rate", "1e-3", "--epochs", "1"])
+        try #require(tuned.status == 0, "\(tuned.stderr)")
+        #expect(try CLI.jsonLines(output + "/train_log.jsonl").count == 3)
+        let predictions = directory.appendingPathComponent("p.jsonl").path
+        let predict = try CLI.zen(["predict", "--model", output, "--task", "classification", "--max-seq-length", "48", "--text-field", "sentence",
+                                   "--input", Self.fixture + "/train.json", "--output", predictions])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        #expect(try CLI.jsonLines(predictions).allSatisfy { ["positive", "negative"].contains($0["label"] as? String ?? "") })
+
+        // Its features have 16 n-gram slots, as its config says.
+        let features = directory.appendingPathComponent("f.jsonl").path
+        let texts = directory.appendingPathComponent("t.jsonl").path
+        try "{\"text\": \"中华人民共和国国务院总理在北京人民大会堂会见了来访的外国代表团\"}\n".write(toFile: texts, atomically: true, encoding: .utf8)
+        #expect(try CLI.zen(["features", "--model", output, "--task", "sequence", "--max-seq-length", "48", "--input", texts, "--output", features]).status == 0)
+        let row = try #require(try CLI.jsonLines(features).first)
+        let columns = (row["ngram_matrix"] as! [[NSNumber]]).map { $0[1].intValue }
+        #expect((row["ngram_ids"] as! [Any]).count <= 16 && columns.allSatisfy { $0 < 16 })
+    }
+}

@@ -1,13 +1,14 @@
 import Foundation
 import ZenTensor
+import ZenText
 
 extension ZenConfig {
     /// A config for a new model; dropout, `layer_norm_eps` and `initializer_range` as BERT's.
     public init(hiddenSize: Int, numHiddenLayers: Int, numHiddenWordLayers: Int, numAttentionHeads: Int, intermediateSize: Int,
-                vocabSize: Int, wordSize: Int) throws(CheckpointError) {
+                vocabSize: Int, wordSize: Int, maxNgrams: Int = NgramDictionary.slotCount) throws(CheckpointError) {
         try self.init(json: ["hidden_size": hiddenSize, "num_hidden_layers": numHiddenLayers, "num_hidden_word_layers": numHiddenWordLayers,
                              "num_attention_heads": numAttentionHeads, "intermediate_size": intermediateSize, "vocab_size": vocabSize,
-                             "word_size": wordSize], path: "the new model's config")
+                             "word_size": wordSize, "max_ngrams": maxNgrams], path: "the new model's config")
     }
 
     /// The config as `config.json` holds it (the reference's keys).
@@ -22,6 +23,7 @@ extension ZenConfig {
         if let numLabels { object["num_labels"] = numLabels }
         if let id2label { object["id2label"] = Dictionary(uniqueKeysWithValues: id2label.map { (String($0.key), $0.value) }) }
         if let ngramWeighting { object["ngram_weighting"] = ngramWeighting.rawValue }
+        if maxNgrams != NgramDictionary.slotCount { object["max_ngrams"] = maxNgrams }
         return object
     }
 
