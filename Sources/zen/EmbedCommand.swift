@@ -17,7 +17,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         let model = try model.load()
-        let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength, weighting: lines.weighting)
+        let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength, weighting: lines.weighting(for: model.config))
         let inputPath = lines.input
         try lines.transformLines(parallel: false) { line in
             let input = try decodeLine(SequenceInput.self, line, path: inputPath)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZenText
+import ZenModel
 
 enum Task: String, ExpressibleByArgument, CaseIterable {
     case sequence, token
@@ -33,7 +34,7 @@ struct FeaturesCommand: ParsableCommand {
     }
 
     func run() throws {
-        let builder = try FeatureBuilder(directory: model, maxSeqLength: lines.maxSeqLength, weighting: lines.weighting)
+        let builder = try FeatureBuilder(directory: model, maxSeqLength: lines.maxSeqLength, weighting: lines.weighting(for: try? ZenConfig(contentsOf: model + "/config.json")))
         let labelSet = labels.map { LabelSet($0.split(separator: ",").map(String.init)) }
         let (task, inputPath) = (task, lines.input)
         try lines.transformLines(parallel: true) { line in

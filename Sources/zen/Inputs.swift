@@ -23,8 +23,8 @@ struct LinesOptions: ParsableArguments {
     @Option(help: "Maximum tokens per input, [CLS] and [SEP] included (3...4096).")
     var maxSeqLength: Int
 
-    @Option(help: "Fusion matrix weighting: frequency, reference-sequence or reference-token.")
-    var weighting: NgramWeighting = .frequency
+    @Option(help: "Fusion matrix weighting: frequency, reference-sequence, reference-token or none; default: the one the model was fine-tuned with (ngram_weighting in config.json), else frequency.")
+    var weighting: NgramWeighting?
 
     @Option(help: "Input JSON Lines file.")
     var input: String
@@ -39,10 +39,13 @@ struct LinesOptions: ParsableArguments {
     }
 
     func requireTokenTask(_ isTokenTask: Bool) throws {
-        if weighting == .referenceToken, !isTokenTask {
+        if let weighting, weighting == .referenceToken, !isTokenTask {
             throw ValidationError(TextError.weightingNeedsTokenTask(weighting).description)
         }
     }
+
+    /// `--weighting`, else the model's own.
+    func weighting(for config: ZenConfig?) -> NgramWeighting { weighting ?? config?.ngramWeighting ?? .frequency }
 
     /// Turns every input line into one output line with `transform` and writes them atomically;
     /// a failure names its line.

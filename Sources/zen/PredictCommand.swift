@@ -43,7 +43,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         let model = try model.load()
-        let (task, inputPath, maxSeqLength, weighting) = (task, lines.input, lines.maxSeqLength, lines.weighting)
+        let (task, inputPath, maxSeqLength, weighting) = (task, lines.input, lines.maxSeqLength, lines.weighting(for: model.config))
         let (textField, textPairField, idField, noLogits) = (textField, textPairField, idField, noLogits)
         try lines.transformLines(parallel: false) { line in
             var object = JSONObjectBuilder()
