@@ -5,11 +5,15 @@
 # them (an all-zero fusion matrix), then scored on the test split. Runs one after another on
 # the machine's cores; each run's wall time goes to RUN/seconds, the test scores to RUN/test.json.
 #
-#   swift build -c release && scripts/real_data.sh runs
+#   swift build -c release && scripts/real_data.sh runs [NAME ...]
+#
+# With names (e.g. ner-frequency cws-none), only those runs, in that order.
 set -euo pipefail
 ZEN=${ZEN:-.build/release/zen}
 SHARED=${SHARED:-../shared}
 OUT=${1:-runs}
+shift || true
+ONLY=("$@")
 DATA=$SHARED/data
 mkdir -p "$OUT/data"
 [ -f "$OUT/small/model.safetensors" ] || "$ZEN" init --output "$OUT/small" --vocab "$DATA/bert-base-chinese-vocab.txt" \
@@ -21,21 +25,34 @@ for split in train dev test; do
     python3 scripts/split_sentences.py --max-chars 254 "$DATA/peoples-daily-cws/$split.char.bmes" "$OUT/data/cws-$split.char.bmes"
 done
 
-# run NAME TASK TRAIN DEV TEST MAX_SEQ_LENGTH EPOCHS WEIGHTING
+# run NAME TASK TRAIN DEV TEST MAX_SEQ_LENGTH WEIGHTING FLAG...
 run() {
-    local name=$1 task=$2 train=$3 dev=$4 test=$5 length=$6 epochs=$7 weighting=$8
+    local name=$1 task=$2 train=$3 dev=$4 test=$5 length=$6 weighting=$7
+    shift 7
     [ -f "$OUT/$name/test.json" ] && return
     local start=$(date +%s)
     "$ZEN" finetune --model "$OUT/small" --task "$task" --train "$train" --dev "$dev" --output "$OUT/$name" --overwrite \
-        --max-seq-length "$length" --batch-size 32 --learning-rate 5e-4 --warmup-ratio 0.1 --epochs "$epochs" \
-        --weighting "$weighting" --seed 42 > "$OUT/$name.out" 2> "$OUT/$name.err"
+        --max-seq-length "$length" --batch-size 32 --warmup-ratio 0.1 --weighting "$weighting" --seed 42 "$@" \
+        > "$OUT/$name.out" 2> "$OUT/$name.err"
     echo $(( $(date +%s) - start )) > "$OUT/$name/seconds"
     "$ZEN" evaluate --model "$OUT/$name" --task "$task" --data "$test" --max-seq-length "$length" > "$OUT/$name/test.json"
     echo "$name: $(cat "$OUT/$name/seconds") s, test $(cat "$OUT/$name/test.json")"
 }
 
-for weighting in frequency none; do
-    run "sentiment-$weighting" classification "$DATA/sentiment/train.json" "$DATA/sentiment/dev.json" "$DATA/sentiment/test.json" 128 6 "$weighting"
-    run "ner-$weighting" ner "$OUT/data/ner-train.char.bio" "$OUT/data/ner-dev.char.bio" "$OUT/data/ner-test.char.bio" 128 3 "$weighting"
-    run "cws-$weighting" ner "$OUT/data/cws-train.char.bmes" "$OUT/data/cws-dev.char.bmes" "$OUT/data/cws-test.char.bmes" 256 3 "$weighting"
+sentiment() {
+    run "sentiment-$1" classification "$DATA/sentiment/train.json" "$DATA/sentiment/dev.json" "$DATA/sentiment/test.json" 128 "$1" \
+        --learning-rate 5e-4 --epochs 6
+}
+ner() {
+    run "ner-$1" ner "$OUT/data/ner-train.char.bio" "$OUT/data/ner-dev.char.bio" "$OUT/data/ner-test.char.bio" 128 "$1" \
+        --learning-rate 5e-4 --epochs 3
+}
+cws() {
+    run "cws-$1" ner "$OUT/data/cws-train.char.bmes" "$OUT/data/cws-dev.char.bmes" "$OUT/data/cws-test.char.bmes" 256 "$1" \
+        --learning-rate 5e-4 --epochs 2
+}
+
+NAMES=("${ONLY[@]:-sentiment-frequency ner-frequency cws-frequency sentiment-none ner-none cws-none}")
+for name in ${NAMES[@]}; do
+    "${name%-*}" "${name##*-}"
 done
