@@ -41,7 +41,7 @@ run() {
 
 sentiment() {
     run "sentiment-$1" classification "$DATA/sentiment/train.json" "$DATA/sentiment/dev.json" "$DATA/sentiment/test.json" 128 "$1" \
-        --learning-rate 2e-4 --dropout 0.2 --weight-decay 0.1 --epochs 3 --eval-every 100
+        --learning-rate 1e-4 --dropout 0.3 --epochs 3
 }
 ner() {
     run "ner-$1" ner "$OUT/data/ner-train.char.bio" "$OUT/data/ner-dev.char.bio" "$OUT/data/ner-test.char.bio" 128 "$1" \
