@@ -34,16 +34,17 @@ def expected(name):
         return json.load(f)
 
 
-def features(tmp_path, name, cases, task, max_seq_length, weighting="frequency"):
-    """The padded batch zen features builds for the cases (their text/text_pair or chars),
-    and the number of real tokens of each."""
+def features(tmp_path, name, cases, task, max_seq_length, weighting="frequency", directory=None):
+    """The padded batch zen features builds for the cases (their text/text_pair or chars) with
+    the vocabulary and n-grams of fixture model `name` (or of `directory`), and the number of
+    real tokens of each."""
     if not os.path.exists(ZEN):
         pytest.fail(f"{ZEN} is missing: run `swift build -c release` in {ROOT}")
     keys = ("chars",) if task == "token" else ("text", "text_pair")
     source, target = tmp_path / f"{name}-{weighting}.in.jsonl", tmp_path / f"{name}-{weighting}.out.jsonl"
     source.write_text("".join(json.dumps({k: c[k] for k in keys if k in c}, ensure_ascii=False) + "\n" for c in cases),
                       encoding="utf-8")
-    subprocess.run([ZEN, "features", "--model", os.path.join(MODELS, name), "--task", task,
+    subprocess.run([ZEN, "features", "--model", directory or os.path.join(MODELS, name), "--task", task,
                     "--max-seq-length", str(max_seq_length), "--weighting", weighting,
                     "--input", str(source), "--output", str(target)], check=True)
     rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
@@ -178,28 +179,9 @@ def test_finetuned_output_loads_in_pytorch(tmp_path):
                     "--warmup-ratio", str(h["warmup_ratio"]), "--epochs", str(h["epochs"]), "--dropout", "0",
                     "--no-shuffle"], check=True, capture_output=True)
     cases = [{"text": text} for text in want["texts"]]
-    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    source.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
-    subprocess.run([ZEN, "features", "--model", str(output), "--task", "sequence", "--max-seq-length",
-                    str(h["max_seq_length"]), "--input", str(source), "--output", str(target)], check=True)
-    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    inputs, _ = features(tmp_path, "tuned", cases, "sequence", h["max_seq_length"], directory=str(output))
     model, config = zen2_torch.load(str(output))
     assert config.num_labels == 2
-    L = h["max_seq_length"]
-    inputs = {
-        "input_ids": torch.zeros(len(rows), L, dtype=torch.int64),
-        "token_type_ids": torch.zeros(len(rows), L, dtype=torch.int64),
-        "attention_mask": torch.zeros(len(rows), L, dtype=torch.int64),
-        "ngram_ids": torch.zeros(len(rows), zen2_torch.NGRAM_SLOTS, dtype=torch.int64),
-        "ngram_matrix": torch.zeros(len(rows), L, zen2_torch.NGRAM_SLOTS),
-    }
-    for b, row in enumerate(rows):
-        n = len(row["input_ids"])
-        inputs["input_ids"][b, :n] = torch.tensor(row["input_ids"])
-        inputs["attention_mask"][b, :n] = 1
-        inputs["ngram_ids"][b, :len(row["ngram_ids"])] = torch.tensor(row["ngram_ids"], dtype=torch.int64)
-        for i, j, value in row["ngram_matrix"]:
-            inputs["ngram_matrix"][b, i, j] = value
     with torch.inference_mode():
         logits = model(**inputs, head="sequence")
     np.testing.assert_allclose(logits.numpy(), np.asarray(want["final_logits"]), rtol=0, atol=1e-3)
