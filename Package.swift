@@ -9,10 +9,16 @@ let package = Package(
         .library(name: "ZenTensor", targets: ["ZenTensor"]),
         .library(name: "ZenModel", targets: ["ZenModel"]),
         .library(name: "ZenTraining", targets: ["ZenTraining"]),
+        .library(name: "ZenServer", targets: ["ZenServer"]),
         .executable(name: "zen", targets: ["zen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // OpenBLAS on Linux; Apple platforms use Accelerate behind the same interface.
@@ -30,12 +36,24 @@ let package = Package(
         .target(name: "ZenText"),
         .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText"]),
         .target(name: "ZenTraining", dependencies: ["ZenTensor", "ZenText", "ZenModel"]),
+        .target(
+            name: "ZenServer",
+            dependencies: [
+                "ZenText",
+                "ZenModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "zen",
             dependencies: [
                 "ZenText",
                 "ZenModel",
                 "ZenTraining",
+                "ZenServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +61,15 @@ let package = Package(
         .testTarget(name: "ZenTextTests", dependencies: ["ZenText"]),
         .testTarget(name: "ZenModelTests", dependencies: ["ZenModel", "ZenTensor"]),
         .testTarget(name: "ZenTrainingTests", dependencies: ["ZenTraining", "ZenTensor", "ZenText", "ZenModel"]),
+        .testTarget(
+            name: "ZenServerTests",
+            dependencies: [
+                "ZenServer",
+                "ZenModel",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
     ],
     swiftLanguageModes: [.v6]

@@ -36,8 +36,14 @@ extension ZenModel {
     /// Classifies texts, or text pairs when `pairs` is given (one per text), `batchSize` at a time.
     public func classify(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
                          weighting: NgramWeighting = .frequency, batchSize: Int = 16) throws -> [Classification] {
+        _ = try requireClassifier(.classification)
+        return try classifications(of: embed(texts, pairs: pairs, maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize))
+    }
+
+    /// The sequence classifier on encoder outputs (of `sequenceFeatures`): the second half of
+    /// `classify`, for callers that batch the encoder themselves.
+    public func classifications(of outputs: [EncoderOutput]) throws -> [Classification] {
         let classifier = try requireClassifier(.classification)
-        let outputs = try embed(texts, pairs: pairs, maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize)
         guard !outputs.isEmpty else { return [] }
         let logits = classifier(Tensor(shape: [outputs.count, config.hiddenSize], scalars: outputs.flatMap(\.pooled)))
         return outputs.indices.map { index in
@@ -55,28 +61,30 @@ extension ZenModel {
     /// Tags many character sequences, `batchSize` at a time.
     public func tag(sentences: [[String]], maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency,
                     batchSize: Int = 16) throws -> [TaggedSequence] {
-        let classifier = try requireClassifier(.ner)
+        _ = try requireClassifier(.ner)
         let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
-        let scheme = tagScheme
         return try stride(from: 0, to: sentences.count, by: max(1, batchSize)).flatMap { start in
             let chunk = sentences[start..<min(sentences.count, start + max(1, batchSize))]
             let features = try chunk.map { try builder.tokenFeatures(words: $0) }
-            let outputs = try encode(features)
-            return zip(chunk, zip(features, outputs)).map { chars, pair -> TaggedSequence in
-                let (features, output) = pair
-                let labeledCount = features.wordStarts?.count ?? 0
-                let firstTokens = (features.wordStarts ?? []) + [Int?](repeating: nil, count: chars.count - labeledCount)
-                let logits = classifier(output.sequence)
-                let rows = (0..<logits.shape[0]).map { logits.row($0) }
-                let labels = firstTokens.map { token -> String in
-                    guard let token else { return "O" }
-                    let best = rows[token].indices.max { rows[token][$0] < rows[token][$1] } ?? 0
-                    return labelName(best) ?? String(best)
-                }
-                return TaggedSequence(tokens: features.inputIds.map(vocabulary.token(of:)), labels: labels, labeledCount: labeledCount,
-                                      entities: Entity.read(labels: labels, chars: chars, scheme: scheme), logits: rows)
-            }
+            return try zip(chunk, zip(features, encode(features))).map { try tagged($0, features: $1.0, output: $1.1) }
         }
+    }
+
+    /// The token classifier on the encoder output of `chars` (from `tokenFeatures(words: chars)`):
+    /// the second half of `tag`, for callers that batch the encoder themselves.
+    public func tagged(_ chars: [String], features: InputFeatures, output: EncoderOutput) throws -> TaggedSequence {
+        let classifier = try requireClassifier(.ner)
+        let labeledCount = features.wordStarts?.count ?? 0
+        let firstTokens = (features.wordStarts ?? []) + [Int?](repeating: nil, count: chars.count - labeledCount)
+        let logits = classifier(output.sequence)
+        let rows = (0..<logits.shape[0]).map { logits.row($0) }
+        let labels = firstTokens.map { token -> String in
+            guard let token else { return "O" }
+            let best = rows[token].indices.max { rows[token][$0] < rows[token][$1] } ?? 0
+            return labelName(best) ?? String(best)
+        }
+        return TaggedSequence(tokens: features.inputIds.map(vocabulary.token(of:)), labels: labels, labeledCount: labeledCount,
+                              entities: Entity.read(labels: labels, chars: chars, scheme: tagScheme), logits: rows)
     }
 
     /// The checkpoint's tag scheme, read from its label names.
@@ -101,13 +109,19 @@ extension ZenModel {
     /// `[MASK]` counts only as a whole word, as in the reference: "很[MASK]，" has one, "[MASK][MASK]" none.
     public func fillMask(_ text: String, pair: String? = nil, topK: Int = 5, maxSeqLength: Int = 128,
                          weighting: NgramWeighting = .frequency) throws -> (masks: [MaskPrediction], nextSentence: [Float]?) {
+        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting).sequenceFeatures(text: text, pair: pair)
+        return try maskPredictions(features: features, output: encode(features), topK: topK)
+    }
+
+    /// The masked-language-model and next-sentence heads on the encoder output of `features`:
+    /// the second half of `fillMask`, for callers that batch the encoder themselves.
+    public func maskPredictions(features: InputFeatures, output: EncoderOutput,
+                                topK: Int = 5) throws -> (masks: [MaskPrediction], nextSentence: [Float]?) {
         guard let head = heads.maskedLM else {
             throw ModelError.missingHead(task: "masked language model", tensor: "cls.predictions.bias")
         }
-        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting).sequenceFeatures(text: text, pair: pair)
         let maskId = vocabulary.id(of: "[MASK]")
         let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
-        let output = try encode(features)
         let logits = positions.isEmpty ? Tensor(zeros: [0, config.vocabSize])
             : head(Tensor(shape: [positions.count, config.hiddenSize], scalars: positions.flatMap { output.sequence.row($0) }))
         let masks = (0..<positions.count).map { index -> MaskPrediction in
@@ -118,6 +132,47 @@ extension ZenModel {
         }
         let nextSentence = heads.nextSentence.map { $0(Tensor(shape: [1, config.hiddenSize], scalars: output.pooled)).scalars }
         return (masks, nextSentence)
+    }
+
+    /// Which tasks the checkpoint's heads can serve.
+    public var servedTasks: [ServedTask] {
+        var tasks: [ServedTask] = [.embed]
+        if heads.classifier != nil {
+            if headTask != .ner { tasks.append(.classification) }
+            if headTask != .classification { tasks.append(.ner) }
+        }
+        if heads.maskedLM != nil { tasks.append(.fillMask) }
+        return tasks
+    }
+}
+
+/// What a loaded checkpoint can be asked to do.
+public enum ServedTask: String, Sendable, CaseIterable, Codable {
+    case embed, classification, ner
+    case fillMask = "fill-mask"
+}
+
+/// How `embed` makes one vector of a text's encoder output.
+public enum Pooling: String, Sendable, CaseIterable, Codable {
+    /// The last layer's `[CLS]` state.
+    case cls
+    /// The mean of the last layer's states over every real token, `[CLS]` and `[SEP]` included.
+    case mean
+    /// The pooler's `tanh(W_p · X[0] + b_p)`, as the classifier sees it.
+    case pooler
+}
+
+extension EncoderOutput {
+    public func pooled(by pooling: Pooling) -> [Float] {
+        switch pooling {
+        case .cls: return sequence.row(0)
+        case .pooler: return pooled
+        case .mean:
+            let rows = sequence.shape[0]
+            var sum = [Float](repeating: 0, count: sequence.shape[1])
+            for row in 0..<rows { for (column, value) in sequence.row(row).enumerated() { sum[column] += value } }
+            return sum.map { $0 / Float(rows) }
+        }
     }
 }
 

@@ -1,0 +1,146 @@
+import Foundation
+import Hummingbird
+import ZenModel
+import ZenText
+
+/// Request limits: what a single request may ask for.
+public struct RequestLimits: Sendable {
+    public var maxBodyBytes: Int
+    public var maxTexts: Int
+    /// Per text, in Unicode scalars.
+    public var maxTextChars: Int
+
+    public init(maxBodyBytes: Int = 1_048_576, maxTexts: Int = 64, maxTextChars: Int = 4096) {
+        (self.maxBodyBytes, self.maxTexts, self.maxTextChars) = (maxBodyBytes, maxTexts, maxTextChars)
+    }
+}
+
+/// The handlers of `/v1/*`: check the request, build its features, run them through the shared
+/// scheduler, and apply the task's head to the outputs.
+struct InferenceAPI: Sendable {
+    let models: [ServedModel]
+    let scheduler: BatchScheduler
+    let limits: RequestLimits
+
+    func listModels(_ request: Request, context: some RequestContext) throws -> Response {
+        try jsonResponse(ModelList(models))
+    }
+
+    func classify(_ request: Request, context: some RequestContext) async throws -> Response {
+        let body = try await decodeBody(ClassifyRequest.self, from: request, limit: limits.maxBodyBytes)
+        let served = try model(named: body.model, for: .classification)
+        try check(body.texts)
+        if let pairs = body.textPairs {
+            guard pairs.count == body.texts.count else {
+                throw APIError.invalidRequest("\"text_pairs\" has \(pairs.count) entries for \(body.texts.count) texts; give one per text (null for none)")
+            }
+            try check(pairs.map { $0 ?? " " }, field: "text_pairs")
+        }
+        let features = try body.texts.indices.map { index in
+            try served.features.sequenceFeatures(text: body.texts[index], pair: body.textPairs?[index] ?? nil)
+        }
+        let outputs = try await scheduler.encode(features, on: served)
+        let results = try served.model.classifications(of: outputs)
+        return try jsonResponse(ClassifyResponse(results: results.map { result in
+            ClassifyResponse.Result(label: result.label ?? String(result.labelIndex), index: result.labelIndex,
+                   score: result.probabilities[result.labelIndex], logits: result.logits)
+        }))
+    }
+
+    func ner(_ request: Request, context: some RequestContext) async throws -> Response {
+        let body = try await decodeBody(NERRequest.self, from: request, limit: limits.maxBodyBytes)
+        let served = try model(named: body.model, for: .ner)
+        try check(body.texts)
+        let chars = body.texts.map { $0.unicodeScalars.map { String($0) } }
+        let features = try chars.map { try served.features.tokenFeatures(words: $0) }
+        let outputs = try await scheduler.encode(features, on: served)
+        let results = try chars.indices.map { index in
+            let tagged = try served.model.tagged(chars[index], features: features[index], output: outputs[index])
+            return NERResponse.Result(entities: tagged.entities.map { .init(type: $0.type, start: $0.start, end: $0.end, text: $0.text) },
+                          labels: tagged.labels, truncated: tagged.labeledCount < chars[index].count)
+        }
+        return try jsonResponse(NERResponse(results: results))
+    }
+
+    func embed(_ request: Request, context: some RequestContext) async throws -> Response {
+        let body = try await decodeBody(EmbedRequest.self, from: request, limit: limits.maxBodyBytes)
+        let pooling = try body.pooling.map { name in
+            guard let pooling = Pooling(rawValue: name) else {
+                throw APIError.invalidRequest("\"pooling\" is \"\(name)\"; expected one of \(Pooling.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return pooling
+        } ?? .cls
+        let served = try model(named: body.model, for: .embed)
+        try check(body.texts)
+        let features = try body.texts.map { try served.features.sequenceFeatures(text: $0) }
+        let outputs = try await scheduler.encode(features, on: served)
+        return try jsonResponse(EmbedResponse(embeddings: outputs.map { $0.pooled(by: pooling) }, pooling: pooling))
+    }
+
+    func fillMask(_ request: Request, context: some RequestContext) async throws -> Response {
+        let body = try await decodeBody(FillMaskRequest.self, from: request, limit: limits.maxBodyBytes)
+        let served = try model(named: body.model, for: .fillMask)
+        let topK = body.topK ?? 5
+        guard (1...served.model.config.vocabSize).contains(topK) else {
+            throw APIError.invalidRequest("\"top_k\" is \(topK); expected 1...\(served.model.config.vocabSize)")
+        }
+        try check([body.text], field: "text")
+        let features = try served.features.sequenceFeatures(text: body.text)
+        let maskId = served.model.vocabulary.id(of: "[MASK]")
+        let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
+        guard !positions.isEmpty else {
+            throw APIError.unprocessable("no_mask", "the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)")
+        }
+        let output = try await scheduler.encode([features], on: served)[0]
+        let predictions = try served.model.maskPredictions(features: features, output: output, topK: topK)
+        return try jsonResponse(FillMaskResponse(masks: zip(positions, predictions.masks).map { position, mask in
+            .init(position: position, candidates: mask.candidates.map { .init(token: $0.token, score: $0.probability) })
+        }))
+    }
+
+    /// The model a request names, or the only one; it must serve `task`.
+    private func model(named name: String?, for task: ServedTask) throws -> ServedModel {
+        let names = models.map(\.name).joined(separator: ", ")
+        let served: ServedModel
+        if let name {
+            guard let named = models.first(where: { $0.name == name }) else {
+                throw APIError(.notFound, "model_not_found", "no model named \"\(name)\" is loaded (loaded: \(names))")
+            }
+            served = named
+        } else {
+            guard models.count == 1 else { throw APIError.invalidRequest("missing field \"model\": \(models.count) models are loaded (\(names))") }
+            served = models[0]
+        }
+        guard served.tasks.contains(task) else {
+            throw APIError.unprocessable("task_not_supported",
+                                         "model \"\(served.name)\" cannot serve \(task.rawValue): its heads serve \(served.tasks.map(\.rawValue).joined(separator: ", "))")
+        }
+        return served
+    }
+
+    private func check(_ texts: [String], field: String = "texts") throws {
+        guard !texts.isEmpty else { throw APIError.unprocessable("empty_texts", "\"\(field)\" is empty; send at least one text") }
+        guard texts.count <= limits.maxTexts else {
+            throw APIError.tooLarge("too_many_texts", "\"\(field)\" has \(texts.count) texts; the limit is \(limits.maxTexts) per request (--max-texts)")
+        }
+        for (index, text) in texts.enumerated() {
+            let name = field == "text" ? field : "\(field)[\(index)]"
+            let length = text.unicodeScalars.count
+            if length == 0 { throw APIError.unprocessable("empty_text", "\"\(name)\" is an empty string") }
+            if length > limits.maxTextChars {
+                throw APIError.tooLarge("text_too_long", "\"\(name)\" has \(length) characters (Unicode scalars); the limit is \(limits.maxTextChars) (--max-text-chars)")
+            }
+        }
+    }
+}
+
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try jsonEncoder.encode(value))))
+}
+
+/// Keys in a stable order, and "/" left alone.
+let jsonEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+}()

@@ -1,0 +1,74 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ZenModel
+
+/// `zen serve`: the HTTP API over loaded models. Models are shared by every request; their
+/// encoder work goes through one `BatchScheduler`.
+public struct InferenceServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var requests: RequestLimits
+        public var batching: BatchScheduler.Limits
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, requests: RequestLimits = .init(), batching: BatchScheduler.Limits = .init()) {
+            (self.host, self.port, self.requests, self.batching) = (host, port, requests, batching)
+        }
+    }
+
+    public let configuration: Configuration
+    let api: InferenceAPI
+    let metrics = ServerMetrics()
+
+    public init(models: [ServedModel], configuration: Configuration) {
+        self.configuration = configuration
+        api = InferenceAPI(models: models, scheduler: BatchScheduler(limits: configuration.batching, metrics: metrics),
+                           limits: configuration.requests)
+    }
+
+    public var scheduler: BatchScheduler { api.scheduler }
+
+    /// Every route, behind the metrics and the JSON errors. A known path asked with another
+    /// method answers 405 with `Allow`; anything else 404.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: APIErrorMiddleware())
+        let (api, metrics) = (api, metrics)
+        let routes: [(path: RouterPath, method: HTTPRequest.Method, handler: @Sendable (Request, BasicRequestContext) async throws -> Response)] = [
+            ("/healthz", .get, { _, _ in try jsonResponse(["status": "ok"]) }),
+            ("/metrics", .get, { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: metrics.exposition)))
+            }),
+            ("/openapi.yaml", .get, { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: openAPIDocument)))
+            }),
+            ("/v1/models", .get, api.listModels),
+            ("/v1/classify", .post, api.classify),
+            ("/v1/ner", .post, api.ner),
+            ("/v1/embed", .post, api.embed),
+            ("/v1/fill-mask", .post, api.fillMask),
+        ]
+        for route in routes {
+            router.on(route.path, method: route.method, use: route.handler)
+            let refused = APIError(.methodNotAllowed, "method_not_allowed", "\(route.path) accepts \(route.method.rawValue) only",
+                                   headers: [.allow: route.method.rawValue])
+            for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options] where method != route.method {
+                router.on(route.path, method: method) { _, _ -> Response in throw refused }
+            }
+        }
+        return router
+    }
+
+    /// The application `zen serve` runs: `runService()` stops on SIGTERM or SIGINT after the
+    /// requests in flight are answered. `onListening` gets the bound port (the one chosen when
+    /// the configured port is 0).
+    public func application(logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(),
+                    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zen"),
+                    onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+                    logger: logger)
+    }
+}

@@ -1,0 +1,299 @@
+/// `GET /openapi.yaml`. Tests hold it to the server: every route and method here exists and
+/// every route the router has is here; the status codes the tests provoke are listed for their
+/// path; every field of a real response is in its schema and every required one is present.
+let openAPIDocument = #"""
+openapi: 3.0.3
+info:
+  title: zen serve
+  version: "1"
+  description: |
+    ZEN 2.0 inference over HTTP. Requests that arrive together are run as one batch.
+    Character offsets (`start`, `end`) count Unicode scalars of the original text; `end` is exclusive.
+    Texts longer than the server's max-seq-length are truncated as the reference truncates them.
+    `model` may be omitted when one model is loaded.
+paths:
+  /healthz:
+    get:
+      summary: Ready once every model is loaded.
+      responses:
+        "200":
+          description: Serving.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status]
+                properties:
+                  status: {type: string, enum: [ok]}
+        "405": {$ref: "#/components/responses/Error"}
+  /metrics:
+    get:
+      summary: Prometheus text format (requests, latency histogram, batch sizes, queue depth).
+      responses:
+        "200":
+          description: Metrics.
+          content:
+            text/plain:
+              schema: {type: string}
+        "405": {$ref: "#/components/responses/Error"}
+  /openapi.yaml:
+    get:
+      summary: This document.
+      responses:
+        "200":
+          description: OpenAPI 3 in YAML.
+          content:
+            application/yaml:
+              schema: {type: string}
+        "405": {$ref: "#/components/responses/Error"}
+  /v1/models:
+    get:
+      summary: The loaded models.
+      responses:
+        "200":
+          description: One entry per model.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [models]
+                properties:
+                  models:
+                    type: array
+                    items: {$ref: "#/components/schemas/Model"}
+        "405": {$ref: "#/components/responses/Error"}
+  /v1/classify:
+    post:
+      summary: Sequence classification of texts or text pairs.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [texts]
+              properties:
+                model: {type: string}
+                texts: {$ref: "#/components/schemas/Texts"}
+                text_pairs:
+                  type: array
+                  description: One second text per text (null for none).
+                  items: {type: string, nullable: true}
+      responses:
+        "200":
+          description: One result per text.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [results]
+                properties:
+                  results:
+                    type: array
+                    items:
+                      type: object
+                      required: [label, index, score, logits]
+                      properties:
+                        label: {type: string, description: "id2label's name of the best class, else its index"}
+                        index: {type: integer}
+                        score: {type: number, description: softmax probability of the label}
+                        logits: {type: array, items: {type: number}}
+        "400": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Overloaded"}
+  /v1/ner:
+    post:
+      summary: Token classification (entities, or words with BMES tags) of texts.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [texts]
+              properties:
+                model: {type: string}
+                texts: {$ref: "#/components/schemas/Texts"}
+      responses:
+        "200":
+          description: One result per text.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [results]
+                properties:
+                  results:
+                    type: array
+                    items:
+                      type: object
+                      required: [entities, labels, truncated]
+                      properties:
+                        entities:
+                          type: array
+                          items:
+                            type: object
+                            required: [type, start, end, text]
+                            properties:
+                              type: {type: string}
+                              start: {type: integer, description: first Unicode scalar of the entity}
+                              end: {type: integer, description: one past its last Unicode scalar}
+                              text: {type: string}
+                        labels:
+                          type: array
+                          description: One label per Unicode scalar of the text ("O" where no token was scored).
+                          items: {type: string}
+                        truncated: {type: boolean, description: the text went past max-seq-length and its end was not scored}
+        "400": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Overloaded"}
+  /v1/embed:
+    post:
+      summary: One vector per text.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [texts]
+              properties:
+                model: {type: string}
+                texts: {$ref: "#/components/schemas/Texts"}
+                pooling:
+                  type: string
+                  enum: [cls, mean, pooler]
+                  default: cls
+                  description: the last layer's [CLS] state, the mean of its states over every real token, or the pooler's output
+      responses:
+        "200":
+          description: One embedding per text.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [embeddings, pooling]
+                properties:
+                  embeddings:
+                    type: array
+                    items: {type: array, items: {type: number}}
+                  pooling: {type: string, enum: [cls, mean, pooler]}
+        "400": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Overloaded"}
+  /v1/fill-mask:
+    post:
+      summary: The most likely tokens at each [MASK] of a text.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [text]
+              properties:
+                model: {type: string}
+                text: {type: string, description: "[MASK] counts only as a word of its own"}
+                top_k: {type: integer, minimum: 1, default: 5}
+      responses:
+        "200":
+          description: Candidates per [MASK], most likely first.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [masks]
+                properties:
+                  masks:
+                    type: array
+                    items:
+                      type: object
+                      required: [position, candidates]
+                      properties:
+                        position: {type: integer, description: "token index of the [MASK], [CLS] being 0"}
+                        candidates:
+                          type: array
+                          items:
+                            type: object
+                            required: [token, score]
+                            properties:
+                              token: {type: string}
+                              score: {type: number, description: softmax probability}
+        "400": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Overloaded"}
+components:
+  schemas:
+    Texts:
+      type: array
+      minItems: 1
+      description: At most max-texts non-empty texts of at most max-text-chars Unicode scalars each.
+      items: {type: string, minLength: 1}
+    Model:
+      type: object
+      required: [name, tasks, config]
+      properties:
+        name: {type: string}
+        tasks:
+          type: array
+          items: {type: string, enum: [embed, classification, ner, fill-mask]}
+        labels:
+          type: array
+          description: id2label in index order, when the checkpoint has it.
+          items: {type: string}
+        config:
+          type: object
+          required: [hidden_size, num_hidden_layers, num_hidden_word_layers, num_attention_heads, intermediate_size,
+                     vocab_size, word_size, max_ngrams, max_seq_length, ngram_weighting, precision]
+          properties:
+            hidden_size: {type: integer}
+            num_hidden_layers: {type: integer}
+            num_hidden_word_layers: {type: integer}
+            num_attention_heads: {type: integer}
+            intermediate_size: {type: integer}
+            vocab_size: {type: integer}
+            word_size: {type: integer}
+            max_ngrams: {type: integer}
+            max_seq_length: {type: integer}
+            ngram_weighting: {type: string}
+            precision: {type: string, enum: [fp32, bf16]}
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error:
+          type: object
+          required: [code, message]
+          properties:
+            code: {type: string}
+            message: {type: string}
+  responses:
+    Error:
+      description: |
+        400 malformed JSON, invalid UTF-8, a wrong field type or a missing field; 404 an unknown model or path;
+        405 a wrong method (with Allow); 413 a body over max-body-bytes, more than max-texts texts or a text over
+        max-text-chars; 422 a request the model cannot serve (a task its heads do not serve, empty texts, no [MASK]).
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/Error"}
+    Overloaded:
+      description: The queue is full; retry after the seconds in Retry-After.
+      headers:
+        Retry-After:
+          schema: {type: integer}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/Error"}
+"""#

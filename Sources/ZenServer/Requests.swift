@@ -1,0 +1,94 @@
+import Foundation
+import Hummingbird
+import ZenModel
+
+// The request bodies of the inference endpoints. Unknown fields are ignored; a wrong type, a
+// missing field or a null where a value is needed is a 400 that names the field.
+
+struct ClassifyRequest: Decodable {
+    var model: String?
+    var texts: [String]
+    /// One second text per text; null for a text without one.
+    var textPairs: [String?]?
+
+    enum CodingKeys: String, CodingKey {
+        case model, texts
+        case textPairs = "text_pairs"
+    }
+}
+
+struct NERRequest: Decodable {
+    var model: String?
+    var texts: [String]
+}
+
+struct EmbedRequest: Decodable {
+    var model: String?
+    var texts: [String]
+    var pooling: String?
+}
+
+struct FillMaskRequest: Decodable {
+    var model: String?
+    var text: String
+    var topK: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case model, text
+        case topK = "top_k"
+    }
+}
+
+/// Reads the body (at most `limit` bytes) as UTF-8 JSON into `T`.
+func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+    var request = request
+    let body = Data(buffer: try await request.collectBody(upTo: limit))
+    guard String(validating: body, as: UTF8.self) != nil else {
+        throw APIError(.badRequest, "invalid_utf8", "the request body is not valid UTF-8")
+    }
+    guard !body.isEmpty else { throw APIError(.badRequest, "invalid_json", "the request body is empty; expected a JSON object") }
+    do {
+        return try JSONDecoder().decode(T.self, from: body)
+    } catch let error as DecodingError {
+        throw APIError(error)
+    }
+}
+
+extension APIError {
+    init(_ error: DecodingError) {
+        func path(_ context: DecodingError.Context, appending key: (any CodingKey)? = nil) -> String {
+            (context.codingPath + (key.map { [$0] } ?? [])).reduce("") { path, key in
+                key.intValue.map { "\(path)[\($0)]" } ?? (path.isEmpty ? key.stringValue : "\(path).\(key.stringValue)")
+            }
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            self = .invalidRequest("missing field \"\(path(context, appending: key))\"")
+        case .valueNotFound(let type, let context):
+            self = .invalidRequest("field \"\(path(context))\" is null; expected \(jsonTypeName(type))")
+        case .typeMismatch(let type, let context) where context.codingPath.isEmpty:
+            self = .invalidRequest("the body is not a JSON \(jsonTypeName(type))")
+        case .typeMismatch(let type, let context):
+            self = .invalidRequest("field \"\(path(context))\" must be \(jsonTypeName(type))")
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            let detail = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            self = APIError(.badRequest, "invalid_json", "the request body is not valid JSON" + (detail.map { ": \($0)" } ?? ""))
+        case .dataCorrupted(let context):
+            self = .invalidRequest("field \"\(path(context))\": \(context.debugDescription)")
+        @unknown default:
+            self = .invalidRequest("\(error)")
+        }
+    }
+}
+
+private func jsonTypeName(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: return "a string"
+    case is Int.Type, is Int64.Type: return "an integer"
+    case is Double.Type, is Float.Type: return "a number"
+    case is Bool.Type: return "a boolean"
+    case is [Any].Type: return "an array"
+    case is [String: Any].Type: return "an object"
+    default: return "an object"
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import ZenModel
+import ZenServer
+import ZenText
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve models over HTTP (classify, ner, embed, fill-mask), batching concurrent requests.",
+        discussion: """
+        Every model is loaded before the server listens; GET /healthz answers 200 from then on. GET /openapi.yaml \
+        documents the API. SIGTERM or SIGINT stops accepting connections, answers the requests in flight, and exits 0.
+        """
+    )
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("A model to serve, as NAME=DIR; repeat for several.", valueName: "NAME=DIR"))
+    var models: [String]
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0: any free port, printed when listening).")
+    var port = 8080
+
+    @Option(help: "Maximum tokens per text, [CLS] and [SEP] included (3...4096); longer texts are truncated.")
+    var maxSeqLength = 128
+
+    @Option(help: "Most texts in one encoder batch.")
+    var maxBatch = 32
+
+    @Option(help: "How long a request waits for others to join its batch, in milliseconds.")
+    var maxWaitMs = 5
+
+    @Option(help: "Largest request body, in bytes (413 above).")
+    var maxBodyBytes = 1_048_576
+
+    @Option(help: "Most texts in one request (413 above).")
+    var maxTexts = 64
+
+    @Option(help: "Longest text, in Unicode scalars (413 above).")
+    var maxTextChars = 4096
+
+    @Option(help: "Most texts waiting for a batch; requests past it get 503 with Retry-After.")
+    var queueLimit = 1024
+
+    @Option(help: "fp32 (exact, the default) or bf16 (bfloat16 weights and products, float32 accumulation).")
+    var precision: Precision = .fp32
+
+    @Option(help: "Fusion matrix weighting: frequency, reference-sequence or none; default: each model's own (ngram_weighting in config.json), else frequency.")
+    var weighting: NgramWeighting?
+
+    /// `NAME=DIR` pairs, names unique.
+    private var namedDirectories: [(name: String, directory: String)] {
+        get throws {
+            var seen = Set<String>()
+            return try models.map { argument in
+                guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex, argument.index(after: equals) != argument.endIndex else {
+                    throw ValidationError("--model \(argument): expected NAME=DIR")
+                }
+                let name = String(argument[..<equals])
+                guard seen.insert(name).inserted else { throw ValidationError("--model: the name \"\(name)\" is given twice") }
+                return (name, String(argument[argument.index(after: equals)...]))
+            }
+        }
+    }
+
+    func validate() throws {
+        guard !models.isEmpty else { throw ValidationError("give at least one --model NAME=DIR") }
+        _ = try namedDirectories
+        guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number (0...65535)") }
+        guard FeatureBuilder.maxSeqLengthRange.contains(maxSeqLength) else {
+            throw ValidationError(TextError.invalidMaxSeqLength(maxSeqLength).description)
+        }
+        if weighting == .referenceToken {
+            throw ValidationError("--weighting reference-token applies to token tasks only; the server serves sequence tasks too")
+        }
+        for (name, value) in [("--max-batch", maxBatch), ("--max-body-bytes", maxBodyBytes), ("--max-texts", maxTexts),
+                              ("--max-text-chars", maxTextChars), ("--queue-limit", queueLimit)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1 (got \(value))")
+        }
+        guard maxWaitMs >= 0 else { throw ValidationError("--max-wait-ms must not be negative (got \(maxWaitMs))") }
+    }
+
+    func run() async throws {
+        var served: [ServedModel] = []
+        for (name, directory) in try namedDirectories {
+            let start = ContinuousClock.now
+            do {
+                let model = try ZenModel(directory: directory, precision: precision)
+                served.append(try ServedModel(name: name, model: model, maxSeqLength: maxSeqLength, weighting: weighting))
+            } catch {
+                throw CLIError("model \(name) (\(directory)): \(error)")
+            }
+            let tasks = served.last!.tasks.map(\.rawValue).joined(separator: ", ")
+            FileHandle.standardError.write(Data("loaded \(name) from \(directory) in \(start.duration(to: .now)): \(tasks)\n".utf8))
+        }
+        let server = InferenceServer(models: served, configuration: .init(
+            host: host, port: port,
+            requests: RequestLimits(maxBodyBytes: maxBodyBytes, maxTexts: maxTexts, maxTextChars: maxTextChars),
+            batching: .init(maxBatch: maxBatch, maxWait: .milliseconds(maxWaitMs), queueLimit: queueLimit)))
+        let host = host
+        try await server.application(logger: .init(label: "zen.serve")) { port in
+            FileHandle.standardError.write(Data("listening on http://\(host):\(port)\n".utf8))
+        }.runService()
+    }
+}

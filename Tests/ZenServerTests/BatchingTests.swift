@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import ZenModel
+import ZenText
+@testable import ZenServer
+
+/// Concurrent requests share batches; a full queue refuses with 503; a failing request fails alone.
+@Suite struct BatchingTests {
+    @Test func concurrentRequestsRunAsOneBatch() async throws {
+        let texts = Array(Fixtures.reviews.prefix(8))
+        let expected = try texts.map { try Fixtures.classifier.classify([$0])[0].logits }
+        try await withServer(batching: .init(maxBatch: 32, maxWait: .milliseconds(300))) { client, _ in
+            let logits = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+                for (index, text) in texts.enumerated() {
+                    group.addTask {
+                        let response = try await client.post("/v1/classify", ["model": "cls", "texts": [text]])
+                        let result = (response.json as? [String: Any])?["results"] as? [[String: Any]]
+                        return (index, floats(result?.first?["logits"]))
+                    }
+                }
+                return try await group.reduce(into: [Int: [Float]]()) { $0[$1.0] = $1.1 }
+            }
+            for index in texts.indices { #expect(maxDifference(logits[index]!, expected[index]) <= 1e-6) }
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains("zen_batch_size_count 1"), "\(metrics)")
+            #expect(metrics.contains("zen_batch_size_sum 8"))
+        }
+    }
+
+    /// The second request fills the batch, which then runs at once instead of after `maxWait`.
+    @Test func aFullBatchDoesNotWaitForTheDeadline() async throws {
+        let texts = Array(Fixtures.reviews.prefix(4))
+        try await withServer(batching: .init(maxBatch: 4, maxWait: .seconds(60))) { client, _ in
+            let start = ContinuousClock.now
+            async let first = client.post("/v1/classify", ["model": "cls", "texts": Array(texts[..<2])])
+            async let second = client.post("/v1/classify", ["model": "cls", "texts": Array(texts[2...])])
+            #expect(try await [first.status, second.status] == [.ok, .ok])
+            #expect(start.duration(to: .now) < .seconds(30))
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains("zen_batch_size_count 1"))
+        }
+    }
+
+    @Test func aFullQueueAnswers503WithRetryAfter() async throws {
+        try await withServer(batching: .init(maxBatch: 32, maxWait: .milliseconds(500), queueLimit: 3)) { client, _ in
+            let waiting = Task { try await client.post("/v1/classify", ["model": "cls", "texts": ["好", "坏"]]) }
+            try await Task.sleep(for: .milliseconds(100))
+            let refused = try await client.post("/v1/classify", ["model": "cls", "texts": ["好", "坏"]])
+            #expect(refused.status == .serviceUnavailable)
+            #expect(errorCode(refused.json) == "overloaded")
+            #expect(refused.headers[.retryAfter] == "1")
+            #expect(try await waiting.value.status == .ok)
+        }
+    }
+
+    /// Inputs the model rejects (an n-gram id past its table) fail their own request only.
+    @Test func aFailingRequestFailsAlone() async throws {
+        let served = try Fixtures.served(["cls"])[0]
+        let scheduler = BatchScheduler(limits: .init(maxBatch: 32, maxWait: .milliseconds(200)), metrics: nil)
+        let good = try served.features.sequenceFeatures(text: "房间很干净")
+        var bad = try served.features.sequenceFeatures(text: "北京大学")
+        try #require(!bad.ngrams.isEmpty)
+        bad.ngrams[0].id = Int32(Fixtures.classifier.config.wordSize)
+        async let first = scheduler.encode([good], on: served)
+        async let second = Result { try await scheduler.encode([bad], on: served) }
+        let (outputs, failure) = try await (first, second)
+        #expect(outputs.count == 1)
+        #expect(throws: ModelError.self) { try failure.get() }
+        #expect(maxDifference(outputs[0].pooled, try Fixtures.classifier.encode(good).pooled) == 0)
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import ZenModel
+@testable import ZenServer
+
+/// Every endpoint's answer equals what the library (and so `zen predict`) computes for the same
+/// input one at a time, although the server runs the texts of a request as one batch.
+@Suite struct EndpointTests {
+    @Test func healthAndModels() async throws {
+        try await withServer { client, _ in
+            let health = try await client.send("/healthz", method: .get)
+            #expect(health.status == .ok)
+            #expect((health.json as? [String: String]) == ["status": "ok"])
+
+            let list = try await client.send("/v1/models", method: .get)
+            let models = try #require((list.json as? [String: Any])?["models"] as? [[String: Any]])
+            #expect(models.map { $0["name"] as? String } == ["cls", "ner", "mlm"])
+            #expect(models[1]["tasks"] as? [String] == ["embed", "ner"])
+            #expect(models[2]["tasks"] as? [String] == ["embed", "fill-mask"])
+            let labels = try #require(models[1]["labels"] as? [String])
+            #expect(labels == (0..<labels.count).map { Fixtures.tagger.config.id2label![$0]! })
+            let config = try #require(models[0]["config"] as? [String: Any])
+            #expect(config["hidden_size"] as? Int == Fixtures.classifier.config.hiddenSize)
+            #expect(config["max_seq_length"] as? Int == 128)
+            #expect(config["precision"] as? String == "fp32")
+        }
+    }
+
+    @Test func classifyMatchesPredictOneByOne() async throws {
+        let texts = Fixtures.reviews
+        let pairs: [String?] = texts.indices.map { $0 % 3 == 0 ? "房间很干净" : nil }
+        let expected = try texts.indices.map { try Fixtures.classifier.classify([texts[$0]], pairs: [pairs[$0]])[0] }
+        try await withServer { client, _ in
+            let response = try await client.post("/v1/classify", ["model": "cls", "texts": texts, "text_pairs": pairs.map { $0.map { $0 as Any } ?? NSNull() }])
+            #expect(response.status == .ok)
+            let results = try #require((response.json as? [String: Any])?["results"] as? [[String: Any]])
+            #expect(results.count == texts.count)
+            for (result, expected) in zip(results, expected) {
+                #expect(maxDifference(floats(result["logits"]), expected.logits) <= 1e-6)
+                #expect(result["index"] as? Int == expected.labelIndex)
+                #expect(result["label"] as? String == String(expected.labelIndex))
+                #expect(abs((result["score"] as? NSNumber)!.floatValue - expected.probabilities[expected.labelIndex]) <= 1e-6)
+            }
+        }
+    }
+
+    @Test func modelMayBeOmittedWhenOnlyOneIsLoaded() async throws {
+        try await withServer(Fixtures.served(["cls"])) { client, _ in
+            let response = try await client.post("/v1/classify", ["texts": ["房间很干净"]])
+            #expect(response.status == .ok)
+        }
+    }
+
+    @Test func nerMatchesTaggingOneByOne() async throws {
+        // The last sentence is longer than max-seq-length: its end is "O" and flagged.
+        let texts = Fixtures.sentences + [String(repeating: "北京大学", count: 40)]
+        let expected = try texts.map { try Fixtures.tagger.tag(text: $0) }
+        try await withServer { client, _ in
+            let response = try await client.post("/v1/ner", ["model": "ner", "texts": texts])
+            #expect(response.status == .ok)
+            let results = try #require((response.json as? [String: Any])?["results"] as? [[String: Any]])
+            for (index, (result, expected)) in zip(results, expected).enumerated() {
+                #expect(result["labels"] as? [String] == expected.labels)
+                #expect((result["labels"] as? [String])?.count == texts[index].unicodeScalars.count)
+                #expect(result["truncated"] as? Bool == (index == texts.count - 1))
+                let entities = try #require(result["entities"] as? [[String: Any]])
+                #expect(entities.map { [$0["type"] as! String, String($0["start"] as! Int), String($0["end"] as! Int), $0["text"] as! String] }
+                    == expected.entities.map { [$0.type, String($0.start), String($0.end), $0.text] })
+                // Offsets are Unicode scalars of the original text.
+                let scalars = Array(texts[index].unicodeScalars)
+                for entity in entities {
+                    let (start, end) = (entity["start"] as! Int, entity["end"] as! Int)
+                    #expect(String(String.UnicodeScalarView(scalars[start..<end])) == entity["text"] as? String)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: Pooling.allCases)
+    func embedPools(_ pooling: Pooling) async throws {
+        let texts = Array(Fixtures.reviews.prefix(6))
+        let outputs = try Fixtures.classifier.embed(texts, batchSize: 1)
+        try await withServer { client, _ in
+            let response = try await client.post("/v1/embed", ["model": "cls", "texts": texts, "pooling": pooling.rawValue])
+            #expect(response.status == .ok)
+            let embeddings = try #require((response.json as? [String: Any])?["embeddings"] as? [[NSNumber]])
+            for (embedding, output) in zip(embeddings, outputs) {
+                let expected = switch pooling {
+                case .pooler: output.pooled
+                case .cls: output.sequence.row(0)
+                case .mean: (0..<output.sequence.shape[1]).map { column in
+                    (0..<output.sequence.shape[0]).map { output.sequence.row($0)[column] }.reduce(0, +) / Float(output.sequence.shape[0])
+                }
+                }
+                #expect(maxDifference(embedding.map(\.floatValue), expected) <= 1e-5)
+            }
+        }
+    }
+
+    @Test func fillMaskMatchesTheLibrary() async throws {
+        let text = "今天天[MASK]很好，我们去[MASK]园。"
+        let expected = try Fixtures.maskedLM.fillMask(text, topK: 3)
+        try await withServer { client, _ in
+            let response = try await client.post("/v1/fill-mask", ["model": "mlm", "text": text, "top_k": 3])
+            #expect(response.status == .ok)
+            let masks = try #require((response.json as? [String: Any])?["masks"] as? [[String: Any]])
+            #expect(masks.count == 2)
+            #expect(masks.map { $0["position"] as? Int } == [4, 11])
+            for (mask, expected) in zip(masks, expected.masks) {
+                let candidates = try #require(mask["candidates"] as? [[String: Any]])
+                #expect(candidates.map { $0["token"] as? String } == expected.candidates.map(\.token))
+                #expect(maxDifference(candidates.map { ($0["score"] as! NSNumber).floatValue }, expected.candidates.map(\.probability)) <= 1e-6)
+            }
+        }
+    }
+
+    @Test func metricsCountRequestsLatencyBatchesAndQueue() async throws {
+        try await withServer { client, _ in
+            _ = try await client.post("/v1/classify", ["model": "cls", "texts": ["房间很干净", "服务很差"]])
+            _ = try await client.post("/v1/classify", ["model": "nope", "texts": ["房间很干净"]])
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains(#"zen_http_requests_total{path="/v1/classify",method="POST",status="200"} 1"#))
+            #expect(metrics.contains(#"zen_http_requests_total{path="/v1/classify",method="POST",status="404"} 1"#))
+            #expect(metrics.contains(#"zen_http_request_duration_seconds_count{path="/v1/classify"} 2"#))
+            #expect(metrics.contains("zen_batch_size_sum 2"))
+            #expect(metrics.contains("zen_batch_size_count 1"))
+            #expect(metrics.contains("zen_queue_depth 0"))
+        }
+    }
+}
