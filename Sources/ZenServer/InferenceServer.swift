@@ -29,14 +29,12 @@ public struct InferenceServer: Sendable {
 
     public var scheduler: BatchScheduler { api.scheduler }
 
-    /// Every route, behind the metrics and the JSON errors. A known path asked with another
-    /// method answers 405 with `Allow`; anything else 404.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
-        router.add(middleware: APIErrorMiddleware())
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    /// The API: what `openapi.yaml` documents, path by path.
+    var routes: [(path: String, method: HTTPRequest.Method, handler: Handler)] {
         let (api, metrics) = (api, metrics)
-        let routes: [(path: RouterPath, method: HTTPRequest.Method, handler: @Sendable (Request, BasicRequestContext) async throws -> Response)] = [
+        return [
             ("/healthz", .get, { _, _ in try jsonResponse(["status": "ok"]) }),
             ("/metrics", .get, { _, _ in
                 Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -51,12 +49,20 @@ public struct InferenceServer: Sendable {
             ("/v1/embed", .post, api.embed),
             ("/v1/fill-mask", .post, api.fillMask),
         ]
+    }
+
+    /// Every route, behind the metrics and the JSON errors. A known path asked with another
+    /// method answers 405 with `Allow`; anything else 404.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: APIErrorMiddleware())
         for route in routes {
-            router.on(route.path, method: route.method, use: route.handler)
+            router.on(RouterPath(route.path), method: route.method, use: route.handler)
             let refused = APIError(.methodNotAllowed, "method_not_allowed", "\(route.path) accepts \(route.method.rawValue) only",
                                    headers: [.allow: route.method.rawValue])
             for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options] where method != route.method {
-                router.on(route.path, method: method) { _, _ -> Response in throw refused }
+                router.on(RouterPath(route.path), method: method) { _, _ -> Response in throw refused }
             }
         }
         return router

@@ -11,7 +11,8 @@ import ZenText
     @Test func concurrentRequestsRunAsOneBatch() async throws {
         let texts = Array(Fixtures.reviews.prefix(8))
         let expected = try texts.map { try Fixtures.classifier.classify([$0])[0].logits }
-        try await withServer(batching: .init(maxBatch: 32, maxWait: .milliseconds(300))) { client, _ in
+        // The eighth text fills the batch; were the requests not batched, they would wait four minutes.
+        try await withServer(batching: .init(maxBatch: 8, maxWait: .seconds(240))) { client, _ in
             let logits = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
                 for (index, text) in texts.enumerated() {
                     group.addTask {
@@ -29,28 +30,34 @@ import ZenText
         }
     }
 
-    /// The second request fills the batch, which then runs at once instead of after `maxWait`.
+    /// The second request fills the batch, which then runs at once instead of after `maxWait`
+    /// (long enough that even a loaded test machine answers well before it).
     @Test func aFullBatchDoesNotWaitForTheDeadline() async throws {
         let texts = Array(Fixtures.reviews.prefix(4))
-        try await withServer(batching: .init(maxBatch: 4, maxWait: .seconds(60))) { client, _ in
+        try await withServer(batching: .init(maxBatch: 4, maxWait: .seconds(240))) { client, _ in
             let start = ContinuousClock.now
             async let first = client.post("/v1/classify", ["model": "cls", "texts": Array(texts[..<2])])
             async let second = client.post("/v1/classify", ["model": "cls", "texts": Array(texts[2...])])
             #expect(try await [first.status, second.status] == [.ok, .ok])
-            #expect(start.duration(to: .now) < .seconds(30))
+            #expect(start.duration(to: .now) < .seconds(120))
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
             #expect(metrics.contains("zen_batch_size_count 1"))
         }
     }
 
     @Test func aFullQueueAnswers503WithRetryAfter() async throws {
-        try await withServer(batching: .init(maxBatch: 32, maxWait: .milliseconds(500), queueLimit: 3)) { client, _ in
+        try await withServer(batching: .init(maxBatch: 3, maxWait: .seconds(240), queueLimit: 3)) { client, _ in
             let waiting = Task { try await client.post("/v1/classify", ["model": "cls", "texts": ["好", "坏"]]) }
-            try await Task.sleep(for: .milliseconds(100))
+            while try await !String(decoding: client.send("/metrics", method: .get).body, as: UTF8.self).contains("zen_queue_depth 2") {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             let refused = try await client.post("/v1/classify", ["model": "cls", "texts": ["好", "坏"]])
             #expect(refused.status == .serviceUnavailable)
             #expect(errorCode(refused.json) == "overloaded")
             #expect(refused.headers[.retryAfter] == "1")
+            // One more text fits the queue and fills the batch, which then runs.
+            let fits = try await client.post("/v1/classify", ["model": "cls", "texts": ["好"]])
+            #expect(fits.status == .ok)
             #expect(try await waiting.value.status == .ok)
         }
     }
@@ -58,7 +65,8 @@ import ZenText
     /// Inputs the model rejects (an n-gram id past its table) fail their own request only.
     @Test func aFailingRequestFailsAlone() async throws {
         let served = try Fixtures.served(["cls"])[0]
-        let scheduler = BatchScheduler(limits: .init(maxBatch: 32, maxWait: .milliseconds(200)), metrics: nil)
+        // Two texts fill the batch: both requests run in one encoder call.
+        let scheduler = BatchScheduler(limits: .init(maxBatch: 2, maxWait: .seconds(240)), metrics: nil)
         let good = try served.features.sequenceFeatures(text: "房间很干净")
         var bad = try served.features.sequenceFeatures(text: "北京大学")
         try #require(!bad.ngrams.isEmpty)

@@ -1,0 +1,145 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// `zen serve` as a process: what our acceptance run checks from outside.
+@Suite struct ServeCommandTests {
+    typealias CLI = FeaturesCommandTests
+    static let classifier = CLI.fixtures + "/models/zen2-tiny-cls"
+
+    /// A running `zen serve`, on the port it chose.
+    final class Server: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+        private let stderr = Pipe()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = CLI.executable
+            process.arguments = ["serve", "--port", "0"] + arguments
+            process.standardError = stderr
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            var log = ""
+            func announced() -> Int? {
+                log.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+                    .first { $0.hasPrefix("listening on http://") }.flatMap { $0.split(separator: ":").last }.flatMap { Int($0) }
+            }
+            while announced() == nil {
+                let data = stderr.fileHandleForReading.availableData
+                if data.isEmpty { throw CLIError("zen serve ended before listening: \(log)") }
+                log += String(decoding: data, as: UTF8.self)
+            }
+            port = announced()!
+            // Keep reading, so that a full pipe can never block the server's logging.
+            stderr.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        }
+
+        struct Reply: Sendable {
+            var status: Int
+            var data: Data
+            var body: Any? { try? JSONSerialization.jsonObject(with: data) }
+        }
+
+        func request(_ path: String, json: Any? = nil) async throws -> Reply {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: 60)
+            if let json {
+                request.httpMethod = "POST"
+                request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return Reply(status: (response as! HTTPURLResponse).statusCode, data: data)
+        }
+
+        /// Waits for the process to exit and returns its status.
+        func exitStatus() -> Int32 {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        deinit { if process.isRunning { process.terminate() } }
+    }
+
+    struct CLIError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func reviews(_ count: Int) throws -> [String] {
+        let path = URL(fileURLWithPath: CLI.fixtures).deletingLastPathComponent().appendingPathComponent("data/sentiment/dev.json").path
+        return try CLI.jsonLines(path).prefix(count).map { $0["sentence"] as! String }
+    }
+
+    @Test func logitsEqualZenPredict() async throws {
+        let texts = try Self.reviews(24)
+        let predicted = try ModelCommandTests.run(["predict", "--model", Self.classifier, "--task", "classification", "--max-seq-length", "128"],
+                                                  inputs: texts.map { ["text": $0] })
+        let server = try Server(["--model", "cls=\(Self.classifier)"])
+        let health = try await server.request("/healthz")
+        #expect(health.status == 200)
+        let response = try await server.request("/v1/classify", json: ["texts": texts])
+        #expect(response.status == 200)
+        let results = try #require((response.body as? [String: Any])?["results"] as? [[String: Any]])
+        #expect(results.count == texts.count)
+        for (result, line) in zip(results, predicted) {
+            #expect(ModelCommandTests.maxDifference(result["logits"], line["logits"]) <= 1e-6)
+            #expect(result["label"] as? String == (line["label"] as? NSNumber)?.stringValue ?? line["label"] as? String)
+        }
+        server.process.terminate()
+        #expect(server.exitStatus() == 0)
+    }
+
+    /// A client that sends half a request and stops does not hold up the others: were it to,
+    /// they would wait past their 60-second timeout and fail.
+    @Test func aStalledClientDoesNotStallOthers() async throws {
+        let server = try Server(["--model", "cls=\(Self.classifier)"])
+        let stalled = try Self.connect(port: server.port)
+        defer { close(stalled) }
+        let partial = "POST /v1/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{\"texts\": [\""
+        _ = partial.withCString { send(stalled, $0, strlen($0), 0) }
+        for _ in 0..<5 {
+            let response = try await server.request("/v1/classify", json: ["texts": ["房间很干净"]])
+            #expect(response.status == 200)
+        }
+    }
+
+    /// SIGTERM while a request waits for its batch: it is answered, then the server exits 0.
+    @Test func sigtermFinishesInFlightRequestsAndExitsZero() async throws {
+        let server = try Server(["--model", "cls=\(Self.classifier)", "--max-wait-ms", "4000"])
+        let inFlight = Task { try await server.request("/v1/classify", json: ["texts": ["房间很干净", "服务太差了"]]) }
+        while try await !String(decoding: server.request("/metrics").data, as: UTF8.self).contains("zen_queue_depth 2") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        server.process.terminate()
+        let response = try await inFlight.value
+        #expect(response.status == 200)
+        #expect(((response.body as? [String: Any])?["results"] as? [Any])?.count == 2)
+        #expect(server.exitStatus() == 0)
+        #expect(server.process.terminationReason == .exit)
+    }
+
+    @Test func refusesBadModelArguments() throws {
+        let malformed = try CLI.zen(["serve", "--model", Self.classifier])
+        #expect(malformed.status != 0)
+        #expect(malformed.stderr.contains("expected NAME=DIR"))
+        let twice = try CLI.zen(["serve", "--model", "a=\(Self.classifier)", "--model", "a=\(Self.classifier)"])
+        #expect(twice.stderr.contains("the name \"a\" is given twice"))
+        let missing = try CLI.zen(["serve", "--model", "a=/nonexistent/model"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("model a (/nonexistent/model)"))
+    }
+
+    static func connect(port: Int) throws -> Int32 {
+        let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw CLIError("cannot connect to port \(port)") }
+        return socket
+    }
+}
