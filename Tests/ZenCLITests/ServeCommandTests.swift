@@ -42,12 +42,17 @@ import Testing
             var body: Any? { try? JSONSerialization.jsonObject(with: data) }
         }
 
-        func request(_ path: String, json: Any? = nil) async throws -> Reply {
+        func request(_ path: String, json: Any? = nil, method: String? = nil, body: Data? = nil) async throws -> Reply {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!, timeoutInterval: 60)
             if let json {
                 request.httpMethod = "POST"
                 request.httpBody = try JSONSerialization.data(withJSONObject: json)
             }
+            if let body {
+                request.httpMethod = "POST"
+                request.httpBody = body
+            }
+            if let method { request.httpMethod = method }
             let (data, response) = try await URLSession.shared.data(for: request)
             return Reply(status: (response as! HTTPURLResponse).statusCode, data: data)
         }
@@ -102,6 +107,28 @@ import Testing
             let response = try await server.request("/v1/classify", json: ["texts": ["房间很干净"]])
             #expect(response.status == 200)
         }
+    }
+
+    /// The errors whose handling depends on the wire: a body past the limit, bytes that are not
+    /// UTF-8, a wrong method, a path that does not exist; and clients that hang up mid-request.
+    @Test func errorsOverTheWire() async throws {
+        let server = try Server(["--model", "cls=\(Self.classifier)", "--max-body-bytes", "1000"])
+        let large = try await server.request("/v1/classify", body: Data(#"{"texts": [""#.utf8) + Data(repeating: 0x61, count: 2_000_000) + Data(#""]}"#.utf8))
+        #expect(large.status == 413)
+        #expect(((large.body as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "body_too_large")
+        let latin1 = try await server.request("/v1/classify", body: Data(#"{"texts": [""#.utf8) + Data([0xE9]) + Data(#""]}"#.utf8))
+        #expect(latin1.status == 400)
+        #expect(try await server.request("/v1/classify", method: "GET").status == 405)
+        #expect(try await server.request("/v2/classify", json: ["texts": ["好"]]).status == 404)
+        for cut in [20, 90] {
+            let client = try Self.connect(port: server.port)
+            let request = "POST /v1/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 30\r\n\r\n{\"texts\": [\"房间很干净\"]}"
+            _ = Array(request.utf8.prefix(cut)).withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+            close(client)
+        }
+        #expect(try await server.request("/v1/classify", json: ["texts": ["房间很干净"]]).status == 200)
+        server.process.terminate()
+        #expect(server.exitStatus() == 0)
     }
 
     /// SIGTERM while a request waits for its batch: it is answered, then the server exits 0.

@@ -28,6 +28,17 @@ import ZenModel
         }
     }
 
+    @Test func modelsReportTheirPrecision() async throws {
+        let bf16 = try ServedModel(name: "cls", model: ZenModel(directory: Fixtures.models + "/zen2-tiny-cls", precision: .bf16), maxSeqLength: 64)
+        try await withServer([bf16]) { client, _ in
+            let list = try await client.send("/v1/models", method: .get)
+            let config = ((list.json as? [String: Any])?["models"] as? [[String: Any]])?.first?["config"] as? [String: Any]
+            #expect(config?["precision"] as? String == "bf16")
+            #expect(config?["max_seq_length"] as? Int == 64)
+            #expect(try await client.post("/v1/classify", ["texts": ["房间很干净"]]).status == .ok)
+        }
+    }
+
     @Test func classifyMatchesPredictOneByOne() async throws {
         let texts = Fixtures.reviews
         let pairs: [String?] = texts.indices.map { $0 % 3 == 0 ? "房间很干净" : nil }
