@@ -34,16 +34,17 @@ struct InferenceAPI: Sendable {
             guard pairs.count == body.texts.count else {
                 throw APIError.invalidRequest("\"text_pairs\" has \(pairs.count) entries for \(body.texts.count) texts; give one per text (null for none)")
             }
-            try check(pairs.map { $0 ?? " " }, field: "text_pairs")
+            // An empty second text is no second text, as in the reference.
+            for (index, pair) in pairs.enumerated() { if let pair { try checkLength(pair, name: "text_pairs[\(index)]") } }
         }
         let features = try body.texts.indices.map { index in
-            try served.features.sequenceFeatures(text: body.texts[index], pair: body.textPairs?[index] ?? nil)
+            try served.featureBuilder.sequenceFeatures(text: body.texts[index], pair: body.textPairs?[index] ?? nil)
         }
         let outputs = try await scheduler.encode(features, on: served)
         let results = try served.model.classifications(of: outputs)
         return try jsonResponse(ClassifyResponse(results: results.map { result in
             ClassifyResponse.Result(label: result.label ?? String(result.labelIndex), index: result.labelIndex,
-                   score: result.probabilities[result.labelIndex], logits: result.logits)
+                                    score: result.probabilities[result.labelIndex], logits: result.logits)
         }))
     }
 
@@ -52,12 +53,12 @@ struct InferenceAPI: Sendable {
         let served = try model(named: body.model, for: .ner)
         try check(body.texts)
         let chars = body.texts.map { $0.unicodeScalars.map { String($0) } }
-        let features = try chars.map { try served.features.tokenFeatures(words: $0) }
+        let features = try chars.map { try served.featureBuilder.tokenFeatures(words: $0) }
         let outputs = try await scheduler.encode(features, on: served)
         let results = try chars.indices.map { index in
             let tagged = try served.model.tagged(chars[index], features: features[index], output: outputs[index])
             return NERResponse.Result(entities: tagged.entities.map { .init(type: $0.type, start: $0.start, end: $0.end, text: $0.text) },
-                          labels: tagged.labels, truncated: tagged.labeledCount < chars[index].count)
+                                      labels: tagged.labels, truncated: tagged.labeledCount < chars[index].count)
         }
         return try jsonResponse(NERResponse(results: results))
     }
@@ -72,7 +73,7 @@ struct InferenceAPI: Sendable {
         } ?? .cls
         let served = try model(named: body.model, for: .embed)
         try check(body.texts)
-        let features = try body.texts.map { try served.features.sequenceFeatures(text: $0) }
+        let features = try body.texts.map { try served.featureBuilder.sequenceFeatures(text: $0) }
         let outputs = try await scheduler.encode(features, on: served)
         return try jsonResponse(EmbedResponse(embeddings: outputs.map { $0.pooled(by: pooling) }, pooling: pooling))
     }
@@ -85,7 +86,7 @@ struct InferenceAPI: Sendable {
             throw APIError.invalidRequest("\"top_k\" is \(topK); expected 1...\(served.model.config.vocabSize)")
         }
         try check([body.text], field: "text")
-        let features = try served.features.sequenceFeatures(text: body.text)
+        let features = try served.featureBuilder.sequenceFeatures(text: body.text)
         let maskId = served.model.vocabulary.id(of: "[MASK]")
         let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
         guard !positions.isEmpty else {
@@ -118,6 +119,7 @@ struct InferenceAPI: Sendable {
         return served
     }
 
+    /// One to `maxTexts` non-empty texts, none too long.
     private func check(_ texts: [String], field: String = "texts") throws {
         guard !texts.isEmpty else { throw APIError.unprocessable("empty_texts", "\"\(field)\" is empty; send at least one text") }
         guard texts.count <= limits.maxTexts else {
@@ -125,11 +127,15 @@ struct InferenceAPI: Sendable {
         }
         for (index, text) in texts.enumerated() {
             let name = field == "text" ? field : "\(field)[\(index)]"
-            let length = text.unicodeScalars.count
-            if length == 0 { throw APIError.unprocessable("empty_text", "\"\(name)\" is an empty string") }
-            if length > limits.maxTextChars {
-                throw APIError.tooLarge("text_too_long", "\"\(name)\" has \(length) characters (Unicode scalars); the limit is \(limits.maxTextChars) (--max-text-chars)")
-            }
+            if text.isEmpty { throw APIError.unprocessable("empty_text", "\"\(name)\" is an empty string") }
+            try checkLength(text, name: name)
+        }
+    }
+
+    private func checkLength(_ text: String, name: String) throws {
+        let length = text.unicodeScalars.count
+        guard length <= limits.maxTextChars else {
+            throw APIError.tooLarge("text_too_long", "\"\(name)\" has \(length) characters (Unicode scalars); the limit is \(limits.maxTextChars) (--max-text-chars)")
         }
     }
 }

@@ -6,13 +6,13 @@ import ZenText
 public final class ServedModel: Sendable {
     public let name: String
     public let model: ZenModel
-    let features: FeatureBuilder
+    let featureBuilder: FeatureBuilder
 
     /// `weighting` nil: the one the model was fine-tuned with (`ngram_weighting`), else frequency.
     public init(name: String, model: ZenModel, maxSeqLength: Int, weighting: NgramWeighting? = nil) throws {
         self.name = name
         self.model = model
-        features = try model.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting ?? model.config.ngramWeighting ?? .frequency)
+        featureBuilder = try model.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting ?? model.config.ngramWeighting ?? .frequency)
     }
 
     public var tasks: [ServedTask] { model.servedTasks }
@@ -55,8 +55,8 @@ struct ModelList: Encodable {
                 hidden_size: config.hiddenSize, num_hidden_layers: config.numHiddenLayers,
                 num_hidden_word_layers: config.numHiddenWordLayers, num_attention_heads: config.numAttentionHeads,
                 intermediate_size: config.intermediateSize, vocab_size: config.vocabSize, word_size: config.wordSize,
-                max_ngrams: config.maxNgrams, max_seq_length: served.features.maxSeqLength,
-                ngram_weighting: served.features.weighting.rawValue, precision: served.model.precision.rawValue))
+                max_ngrams: config.maxNgrams, max_seq_length: served.featureBuilder.maxSeqLength,
+                ngram_weighting: served.featureBuilder.weighting.rawValue, precision: served.model.precision.rawValue))
         }
     }
 }

@@ -67,8 +67,8 @@ import ZenText
         let served = try Fixtures.served(["cls"])[0]
         // Two texts fill the batch: both requests run in one encoder call.
         let scheduler = BatchScheduler(limits: .init(maxBatch: 2, maxWait: .seconds(240)), metrics: nil)
-        let good = try served.features.sequenceFeatures(text: "房间很干净")
-        var bad = try served.features.sequenceFeatures(text: "北京大学")
+        let good = try served.featureBuilder.sequenceFeatures(text: "房间很干净")
+        var bad = try served.featureBuilder.sequenceFeatures(text: "北京大学")
         try #require(!bad.ngrams.isEmpty)
         bad.ngrams[0].id = Int32(Fixtures.classifier.config.wordSize)
         async let first = scheduler.encode([good], on: served)

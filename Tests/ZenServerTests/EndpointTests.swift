@@ -41,7 +41,8 @@ import ZenModel
 
     @Test func classifyMatchesPredictOneByOne() async throws {
         let texts = Fixtures.reviews
-        let pairs: [String?] = texts.indices.map { $0 % 3 == 0 ? "房间很干净" : nil }
+        // An empty second text counts as none, as in the reference.
+        let pairs: [String?] = texts.indices.map { [ "房间很干净", "", nil][$0 % 3] }
         let expected = try texts.indices.map { try Fixtures.classifier.classify([texts[$0]], pairs: [pairs[$0]])[0] }
         try await withServer { client, _ in
             let response = try await client.post("/v1/classify", ["model": "cls", "texts": texts, "text_pairs": pairs.map { $0.map { $0 as Any } ?? NSNull() }])
