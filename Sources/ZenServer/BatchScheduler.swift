@@ -65,7 +65,7 @@ public actor BatchScheduler {
             if !draining {
                 draining = true
                 Task { await drain() }
-            } else if queuedTexts(of: model) >= limits.maxBatch {
+            } else if queue.first?.model === model, queuedTexts(of: model) >= limits.maxBatch {
                 wait?.cancel()
             }
         }
