@@ -134,13 +134,13 @@ extension ZenModel {
         return (masks, nextSentence)
     }
 
-    /// Which tasks the checkpoint's heads can serve.
+    /// Which tasks the checkpoint's heads can serve. A classifier without `id2label` counts as a
+    /// sequence classifier (what `num_labels` alone configures everywhere): token tasks need
+    /// label names to read entities from, and the token classifiers of the reference scripts
+    /// and of `zen finetune` carry them.
     public var servedTasks: [ServedTask] {
         var tasks: [ServedTask] = [.embed]
-        if heads.classifier != nil {
-            if headTask != .ner { tasks.append(.classification) }
-            if headTask != .classification { tasks.append(.ner) }
-        }
+        if heads.classifier != nil { tasks.append(headTask == .ner ? .ner : .classification) }
         if heads.maskedLM != nil { tasks.append(.fillMask) }
         return tasks
     }

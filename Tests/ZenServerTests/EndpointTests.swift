@@ -17,6 +17,7 @@ import ZenModel
             let list = try await client.send("/v1/models", method: .get)
             let models = try #require((list.json as? [String: Any])?["models"] as? [[String: Any]])
             #expect(models.map { $0["name"] as? String } == ["cls", "ner", "mlm"])
+            #expect(models[0]["tasks"] as? [String] == ["embed", "classification"])
             #expect(models[1]["tasks"] as? [String] == ["embed", "ner"])
             #expect(models[2]["tasks"] as? [String] == ["embed", "fill-mask"])
             let labels = try #require(models[1]["labels"] as? [String])

@@ -27,6 +27,7 @@ import Testing
         ("/v1/classify", ["model": "cls", "texts": [String(repeating: "好", count: 400)]], .contentTooLarge, "body_too_large"),
         ("/v1/classify", ["model": "ner", "texts": ["好"]], .unprocessableContent, "task_not_supported"),
         ("/v1/ner", ["model": "mlm", "texts": ["好"]], .unprocessableContent, "task_not_supported"),
+        ("/v1/ner", ["model": "cls", "texts": ["好"]], .unprocessableContent, "task_not_supported"),
         ("/v1/fill-mask", ["model": "cls", "text": "很[MASK]"], .unprocessableContent, "task_not_supported"),
         ("/v1/classify", ["model": "cls", "texts": [String]()], .unprocessableContent, "empty_texts"),
         ("/v1/ner", ["model": "ner", "texts": ["北京", ""]], .unprocessableContent, "empty_text"),
