@@ -43,7 +43,7 @@ def offline(zen, model, texts, max_seq_length):
         seconds = time.perf_counter() - start
         with open(target) as f:
             lines = [json.loads(line) for line in f]
-    return len(texts) / seconds, [(str(line["label"]), line["logits"]) for line in lines]
+    return len(texts) / seconds, [(line["label"], line["logits"]) for line in lines]
 
 
 def free_port():

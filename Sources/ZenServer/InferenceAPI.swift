@@ -43,7 +43,7 @@ struct InferenceAPI: Sendable {
         let outputs = try await scheduler.encode(features, on: served)
         let results = try served.model.classifications(of: outputs)
         return try jsonResponse(ClassifyResponse(results: results.map { result in
-            ClassifyResponse.Result(label: result.label ?? String(result.labelIndex), index: result.labelIndex,
+            ClassifyResponse.Result(label: result.label.map { .name($0) } ?? .index(result.labelIndex), index: result.labelIndex,
                                     score: result.probabilities[result.labelIndex], logits: result.logits)
         }))
     }

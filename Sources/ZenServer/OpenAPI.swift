@@ -94,7 +94,9 @@ paths:
                       type: object
                       required: [label, index, score, logits]
                       properties:
-                        label: {type: string, description: "id2label's name of the best class, else its index"}
+                        label:
+                          description: id2label's name of the best class, else its index (as zen predict writes it)
+                          oneOf: [{type: string}, {type: integer}]
                         index: {type: integer}
                         score: {type: number, description: softmax probability of the label}
                         logits: {type: array, items: {type: number}}

@@ -3,9 +3,22 @@ import ZenModel
 // The response bodies of the inference endpoints (`openapi.yaml` documents each field).
 
 struct ClassifyResponse: Encodable {
+    /// `id2label`'s name, else the class index as a number: the same JSON value `zen predict` writes.
+    enum Label: Encodable {
+        case name(String)
+        case index(Int)
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .name(let name): try container.encode(name)
+            case .index(let index): try container.encode(index)
+            }
+        }
+    }
+
     struct Result: Encodable {
-        /// `id2label`'s name, else the index.
-        var label: String
+        var label: Label
         var index: Int
         /// The softmax probability of `label`.
         var score: Float

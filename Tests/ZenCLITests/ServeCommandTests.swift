@@ -89,7 +89,8 @@ import Testing
         #expect(results.count == texts.count)
         for (result, line) in zip(results, predicted) {
             #expect(ModelCommandTests.maxDifference(result["logits"], line["logits"]) <= 1e-6)
-            #expect(result["label"] as? String == (line["label"] as? NSNumber)?.stringValue ?? line["label"] as? String)
+            #expect(result["label"] as? Int == line["label"] as? Int)
+            #expect(result["label"] as? Int != nil)
         }
         server.process.terminate()
         #expect(server.exitStatus() == 0)

@@ -53,7 +53,7 @@ import ZenModel
             for (result, expected) in zip(results, expected) {
                 #expect(maxDifference(floats(result["logits"]), expected.logits) <= 1e-6)
                 #expect(result["index"] as? Int == expected.labelIndex)
-                #expect(result["label"] as? String == String(expected.labelIndex))
+                #expect(result["label"] as? Int == expected.labelIndex)
                 #expect(abs((result["score"] as? NSNumber)!.floatValue - expected.probabilities[expected.labelIndex]) <= 1e-6)
             }
         }
