@@ -67,7 +67,7 @@ extension APIError {
         case .valueNotFound(let type, let context):
             self = .invalidRequest("field \"\(path(context))\" is null; expected \(jsonTypeName(type))")
         case .typeMismatch(let type, let context) where context.codingPath.isEmpty:
-            self = .invalidRequest("the body is not a JSON \(jsonTypeName(type))")
+            self = .invalidRequest("the body must be \(jsonTypeName(type))")
         case .typeMismatch(let type, let context):
             self = .invalidRequest("field \"\(path(context))\" must be \(jsonTypeName(type))")
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
@@ -89,6 +89,6 @@ private func jsonTypeName(_ type: Any.Type) -> String {
     case is Bool.Type: return "a boolean"
     case is [Any].Type: return "an array"
     case is [String: Any].Type: return "an object"
-    default: return "an object"
+    default: return "a JSON value of type \(type)"
     }
 }
