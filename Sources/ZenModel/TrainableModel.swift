@@ -50,6 +50,9 @@ public struct TrainableModel: Sendable {
         config.id2label = names
     }
 
+    /// ε of the training loss's label smoothing (0: none, as in the reference).
+    public var labelSmoothing: Float = 0
+
     /// Sets both dropout probabilities of the config (hidden and attention).
     public mutating func setDropout(_ probability: Double) {
         config.hiddenDropoutProb = probability
@@ -80,7 +83,7 @@ public struct TrainableModel: Sendable {
             let first = x.rows(saved.characters.starts.map { $0..<($0 + 1) })
             let pooled = tanh(pooler(first))
             let dropped = headDropout.apply(pooled)
-            let (value, dLogits) = crossEntropy(logits: classifier(dropped), targets: targets, gradientScale: scale)
+            let (value, dLogits) = crossEntropy(logits: classifier(dropped), targets: targets, labelSmoothing: labelSmoothing, gradientScale: scale)
             let dDropped = classifier.backward(dLogits, input: dropped, gradients: &gradients)!
             let dFirst = pooler.backward(tanhBackward(headDropout.apply(dDropped), output: pooled), input: first, gradients: &gradients)!
             dx = Tensor(shape: x.shape) { values in
@@ -94,7 +97,7 @@ public struct TrainableModel: Sendable {
             loss = value
         case .ner:
             let dropped = headDropout.apply(x)
-            let (value, dLogits) = crossEntropy(logits: classifier(dropped), targets: targets, gradientScale: scale)
+            let (value, dLogits) = crossEntropy(logits: classifier(dropped), targets: targets, labelSmoothing: labelSmoothing, gradientScale: scale)
             dx = headDropout.apply(classifier.backward(dLogits, input: dropped, gradients: &gradients)!)
             loss = value
         }

@@ -13,17 +13,24 @@ final class ServerMetrics: Sendable {
     private static let latencyBuckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
         .map { .microseconds(Int64($0 * 1000)) }
 
+    private static var requests: MetricNameDescriptor {
+        .init(namespace: "zen", metricName: "http_requests", unitName: "total", helpText: "HTTP requests answered, by path, method and status.")
+    }
+    private static var latency: MetricNameDescriptor {
+        .init(namespace: "zen", metricName: "http_request_duration", unitName: "seconds", helpText: "Time from request to response, by path.")
+    }
+
     init() {
-        queueDepth = registry.makeGauge(name: "zen_queue_depth", labels: [], help: "Texts waiting for a batch.")
-        batchSize = registry.makeValueHistogram(name: "zen_batch_size", labels: [], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-                                                help: "Texts per encoder batch.")
+        queueDepth = registry.makeGauge(descriptor: .init(namespace: "zen", metricName: "queue", unitName: "depth",
+                                                          helpText: "Texts waiting for a batch."), labels: [])
+        batchSize = registry.makeValueHistogram(descriptor: .init(namespace: "zen", metricName: "batch", unitName: "size",
+                                                                  helpText: "Texts per encoder batch."),
+                                                labels: [], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256])
     }
 
     func recordRequest(path: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(name: "zen_http_requests_total", labels: [("path", path), ("method", method), ("status", String(status))],
-                             help: "HTTP requests answered, by path, method and status.").increment()
-        registry.makeDurationHistogram(name: "zen_http_request_duration_seconds", labels: [("path", path)],
-                                       buckets: Self.latencyBuckets, help: "Time from request to response, by path.").record(duration)
+        registry.makeCounter(descriptor: Self.requests, labels: [("path", path), ("method", method), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(descriptor: Self.latency, labels: [("path", path)], buckets: Self.latencyBuckets).record(duration)
     }
 
     /// The Prometheus text exposition format.

@@ -167,11 +167,15 @@ public func gatherBackward(_ outputGradient: Tensor, rows indices: [Int32], tabl
 
 /// Mean cross-entropy of the softmax of `logits` `[rows, classes]` against `targets`, over the
 /// rows whose target is not nil, and its gradient with respect to the logits (zero on the
-/// rows left out) times `gradientScale`.
-public func crossEntropy(logits: Tensor, targets: [Int?], gradientScale: Float = 1) -> (loss: Double, gradient: Tensor) {
+/// rows left out) times `gradientScale`. With `labelSmoothing` ε the target of each row is
+/// `(1 - ε) · onehot + ε / classes`, as in torch's `CrossEntropyLoss(label_smoothing=ε)`.
+public func crossEntropy(logits: Tensor, targets: [Int?], labelSmoothing: Float = 0,
+                         gradientScale: Float = 1) -> (loss: Double, gradient: Tensor) {
     let (rows, classes) = (logits.shape[0], logits.shape[1])
     precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows")
+    precondition((0..<1).contains(labelSmoothing), "crossEntropy: label smoothing \(labelSmoothing) is not in [0, 1)")
     let counted = targets.compactMap { $0 }.count
+    let (spread, epsilon) = (labelSmoothing / Float(classes), Double(labelSmoothing))
     var gradient = Tensor(zeros: logits.shape)
     var loss = 0.0
     logits.withUnsafeBufferPointer { logits in
@@ -185,9 +189,10 @@ public func crossEntropy(logits: Tensor, targets: [Int?], gradientScale: Float =
                 // log-sum-exp in double: the loss is reported, and summed over many rows.
                 let maximum = (0..<classes).map { Double(z[$0]) }.max()!
                 let logSum = maximum + log((0..<classes).reduce(0.0) { $0 + exp(Double(z[$1]) - maximum) })
-                loss += logSum - Double(z[target])
-                g[target] -= 1
-                for c in 0..<classes { g[c] *= gradientScale / Float(counted) }
+                let meanLogit = (0..<classes).reduce(0.0) { $0 + Double(z[$1]) } / Double(classes)
+                loss += (1 - epsilon) * (logSum - Double(z[target])) + epsilon * (logSum - meanLogit)
+                g[target] -= 1 - labelSmoothing
+                for c in 0..<classes { g[c] = (g[c] - spread) * gradientScale / Float(counted) }
             }
         }
     }

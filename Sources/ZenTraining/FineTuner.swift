@@ -21,6 +21,8 @@ public struct FineTuningOptions: Sendable, Equatable, Codable {
     /// Clips the gradient's global norm to this (torch's `clip_grad_norm_`); off by default, as
     /// in the reference.
     public var maxGradientNorm: Double?
+    /// ε of the loss's label smoothing (torch's `label_smoothing`); none by default, as in the reference.
+    public var labelSmoothing: Double?
 
     public init() {}
 }
@@ -64,6 +66,7 @@ public struct FineTuner: Sendable {
                      "FineTuner: needs examples and positive batch size, epochs and accumulation")
         var model = model
         if let dropout = options.dropout { model.setDropout(dropout) }
+        if let labelSmoothing = options.labelSmoothing { model.labelSmoothing = Float(labelSmoothing) }
         self.model = model
         self.examples = examples
         self.options = options

@@ -74,6 +74,9 @@ struct FineTuneCommand: ParsableCommand {
     @Option(help: "Clip the global gradient norm to this value (off by default, as in the reference).")
     var maxGradNorm: Double?
 
+    @Option(help: "Label smoothing ε of the training loss, in [0, 1) (torch's label_smoothing; off by default, as in the reference).")
+    var labelSmoothing: Double?
+
     @Option(help: "Stop after this many optimizer steps (the schedule still spans --epochs): for trial runs and benchmarks.")
     var maxSteps: Int?
 
@@ -100,6 +103,7 @@ struct FineTuneCommand: ParsableCommand {
         if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be positive") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be positive") }
         if let maxGradNorm, maxGradNorm <= 0 { throw ValidationError("--max-grad-norm must be positive") }
+        if let labelSmoothing, !(0..<1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
         if model.precision != .fp32 { throw ValidationError("training runs in fp32; leave out --precision") }
         if weighting == .referenceToken, task != .ner { throw ValidationError(TextError.weightingNeedsTokenTask(weighting).description) }
     }
@@ -191,7 +195,7 @@ struct FineTuneCommand: ParsableCommand {
         var options = FineTuningOptions()
         (options.batchSize, options.learningRate, options.weightDecay, options.warmupRatio) = (batchSize, learningRate, weightDecay, warmupRatio)
         (options.epochs, options.dropout, options.shuffle, options.seed) = (epochs, dropout, !noShuffle, seed)
-        (options.gradientAccumulation, options.maxGradientNorm) = (gradientAccumulation, maxGradNorm)
+        (options.gradientAccumulation, options.maxGradientNorm, options.labelSmoothing) = (gradientAccumulation, maxGradNorm, labelSmoothing)
         return options
     }
 

@@ -173,6 +173,9 @@ import Testing
 
         let nothing = try CLI.zen(base + ["--train", train, "--output", directory.appendingPathComponent("d").path, "--resume"])
         #expect(nothing.status != 0 && nothing.stderr.contains("nothing to resume"))
+
+        let smoothing = try CLI.zen(base + ["--train", train, "--output", directory.appendingPathComponent("e").path, "--label-smoothing", "1"])
+        #expect(smoothing.status != 0 && smoothing.stderr.contains("--label-smoothing must be in [0, 1)"))
     }
 }
 

@@ -75,6 +75,21 @@ import Testing
         let (_, gradient) = crossEntropy(logits: logits, targets: targets)
         Self.check("crossEntropy", logits, analytic: gradient, step: 1e-3) { crossEntropy(logits: $0, targets: targets).loss }
         #expect(gradient.row(1) == [0, 0, 0, 0, 0])
+
+        // Label smoothing: the gradient still checks out, and the loss is torch's
+        // (1 - ε) · CE + ε · mean over classes of -log p.
+        let smoothed = crossEntropy(logits: logits, targets: targets, labelSmoothing: 0.2)
+        Self.check("crossEntropy smoothed", logits, analytic: smoothed.gradient, step: 1e-3) {
+            crossEntropy(logits: $0, targets: targets, labelSmoothing: 0.2).loss
+        }
+        let expected = targets.enumerated().compactMap { row, target -> Double? in
+            guard let target else { return nil }
+            let z = logits.row(row).map(Double.init)
+            let logSum = log(z.map { exp($0) }.reduce(0, +))
+            let negativeLogP = z.map { logSum - $0 }
+            return 0.8 * negativeLogP[target] + 0.2 * negativeLogP.reduce(0, +) / Double(z.count)
+        }.reduce(0, +) / 3
+        #expect(abs(smoothed.loss - expected) < 1e-9)
     }
 
     /// Two sequences of different lengths, the second with fewer queries than keys, with and
