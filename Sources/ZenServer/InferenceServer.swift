@@ -27,8 +27,6 @@ public struct InferenceServer: Sendable {
                            limits: configuration.requests)
     }
 
-    public var scheduler: BatchScheduler { api.scheduler }
-
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     /// The API: what `openapi.yaml` documents, path by path.

@@ -12,7 +12,7 @@ import ZenText
         let texts = Array(Fixtures.reviews.prefix(8))
         let expected = try texts.map { try Fixtures.classifier.classify([$0])[0].logits }
         // The eighth text fills the batch; were the requests not batched, they would wait four minutes.
-        try await withServer(batching: .init(maxBatch: 8, maxWait: .seconds(240))) { client, _ in
+        try await withServer(batching: .init(maxBatch: 8, maxWait: .seconds(240))) { client in
             let logits = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
                 for (index, text) in texts.enumerated() {
                     group.addTask {
@@ -34,7 +34,7 @@ import ZenText
     /// (long enough that even a loaded test machine answers well before it).
     @Test func aFullBatchDoesNotWaitForTheDeadline() async throws {
         let texts = Array(Fixtures.reviews.prefix(4))
-        try await withServer(batching: .init(maxBatch: 4, maxWait: .seconds(240))) { client, _ in
+        try await withServer(batching: .init(maxBatch: 4, maxWait: .seconds(240))) { client in
             let start = ContinuousClock.now
             async let first = client.post("/v1/classify", ["model": "cls", "texts": Array(texts[..<2])])
             async let second = client.post("/v1/classify", ["model": "cls", "texts": Array(texts[2...])])
@@ -46,7 +46,7 @@ import ZenText
     }
 
     @Test func aFullQueueAnswers503WithRetryAfter() async throws {
-        try await withServer(batching: .init(maxBatch: 3, maxWait: .seconds(240), queueLimit: 3)) { client, _ in
+        try await withServer(batching: .init(maxBatch: 3, maxWait: .seconds(240), queueLimit: 3)) { client in
             let waiting = Task { try await client.post("/v1/classify", ["model": "cls", "texts": ["好", "坏"]]) }
             while try await !String(decoding: client.send("/metrics", method: .get).body, as: UTF8.self).contains("zen_queue_depth 2") {
                 try await Task.sleep(for: .milliseconds(10))

@@ -9,7 +9,7 @@ import ZenModel
 /// input one at a time, although the server runs the texts of a request as one batch.
 @Suite struct EndpointTests {
     @Test func healthAndModels() async throws {
-        try await withServer { client, _ in
+        try await withServer { client in
             let health = try await client.send("/healthz", method: .get)
             #expect(health.status == .ok)
             #expect((health.json as? [String: String]) == ["status": "ok"])
@@ -31,7 +31,7 @@ import ZenModel
 
     @Test func modelsReportTheirPrecision() async throws {
         let bf16 = try ServedModel(name: "cls", model: ZenModel(directory: Fixtures.models + "/zen2-tiny-cls", precision: .bf16), maxSeqLength: 64)
-        try await withServer([bf16]) { client, _ in
+        try await withServer([bf16]) { client in
             let list = try await client.send("/v1/models", method: .get)
             let config = ((list.json as? [String: Any])?["models"] as? [[String: Any]])?.first?["config"] as? [String: Any]
             #expect(config?["precision"] as? String == "bf16")
@@ -45,7 +45,7 @@ import ZenModel
         // An empty second text counts as none, as in the reference.
         let pairs: [String?] = texts.indices.map { [ "房间很干净", "", nil][$0 % 3] }
         let expected = try texts.indices.map { try Fixtures.classifier.classify([texts[$0]], pairs: [pairs[$0]])[0] }
-        try await withServer { client, _ in
+        try await withServer { client in
             let response = try await client.post("/v1/classify", ["model": "cls", "texts": texts, "text_pairs": pairs.map { $0.map { $0 as Any } ?? NSNull() }])
             #expect(response.status == .ok)
             let results = try #require((response.json as? [String: Any])?["results"] as? [[String: Any]])
@@ -60,7 +60,7 @@ import ZenModel
     }
 
     @Test func modelMayBeOmittedWhenOnlyOneIsLoaded() async throws {
-        try await withServer(Fixtures.served(["cls"])) { client, _ in
+        try await withServer(Fixtures.served(["cls"])) { client in
             let response = try await client.post("/v1/classify", ["texts": ["房间很干净"]])
             #expect(response.status == .ok)
         }
@@ -70,7 +70,7 @@ import ZenModel
         // The last sentence is longer than max-seq-length: its end is "O" and flagged.
         let texts = Fixtures.sentences + [String(repeating: "北京大学", count: 40)]
         let expected = try texts.map { try Fixtures.tagger.tag(text: $0) }
-        try await withServer { client, _ in
+        try await withServer { client in
             let response = try await client.post("/v1/ner", ["model": "ner", "texts": texts])
             #expect(response.status == .ok)
             let results = try #require((response.json as? [String: Any])?["results"] as? [[String: Any]])
@@ -95,7 +95,7 @@ import ZenModel
     func embedPools(_ pooling: Pooling) async throws {
         let texts = Array(Fixtures.reviews.prefix(6))
         let outputs = try Fixtures.classifier.embed(texts, batchSize: 1)
-        try await withServer { client, _ in
+        try await withServer { client in
             let response = try await client.post("/v1/embed", ["model": "cls", "texts": texts, "pooling": pooling.rawValue])
             #expect(response.status == .ok)
             let embeddings = try #require((response.json as? [String: Any])?["embeddings"] as? [[NSNumber]])
@@ -115,7 +115,7 @@ import ZenModel
     @Test func fillMaskMatchesTheLibrary() async throws {
         let text = "今天天[MASK]很好，我们去[MASK]园。"
         let expected = try Fixtures.maskedLM.fillMask(text, topK: 3)
-        try await withServer { client, _ in
+        try await withServer { client in
             let response = try await client.post("/v1/fill-mask", ["model": "mlm", "text": text, "top_k": 3])
             #expect(response.status == .ok)
             let masks = try #require((response.json as? [String: Any])?["masks"] as? [[String: Any]])
@@ -130,7 +130,7 @@ import ZenModel
     }
 
     @Test func metricsCountRequestsLatencyBatchesAndQueue() async throws {
-        try await withServer { client, _ in
+        try await withServer { client in
             _ = try await client.post("/v1/classify", ["model": "cls", "texts": ["房间很干净", "服务很差"]])
             _ = try await client.post("/v1/classify", ["model": "nope", "texts": ["房间很干净"]])
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }

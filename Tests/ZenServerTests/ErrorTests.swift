@@ -38,7 +38,7 @@ import Testing
     func refusedWithItsStatusAndCode(_ index: Int) async throws {
         let (path, body, status, code) = Self.cases[index]
         let limits = RequestLimits(maxBodyBytes: 1000, maxTexts: 4, maxTextChars: 40)
-        try await withServer(requests: limits) { client, _ in
+        try await withServer(requests: limits) { client in
             let response = try await client.post(path, body)
             let request = String(decoding: body, as: UTF8.self)
             #expect(response.status == status, "\(path) \(request)")
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func messagesNameTheProblem() async throws {
-        try await withServer { client, _ in
+        try await withServer { client in
             let mistyped = try await client.post("/v1/classify", ["model": "cls", "texts": ["好", 3]])
             #expect(String(describing: mistyped.json).contains("texts[1]"))
             let missing = try await client.post("/v1/classify", ["model": "cls"])
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func unknownPathIs404AndWrongMethod405() async throws {
-        try await withServer { client, _ in
+        try await withServer { client in
             let unknown = try await client.send("/v2/classify", method: .post)
             #expect(unknown.status == .notFound)
             #expect(errorCode(unknown.json) == "not_found")

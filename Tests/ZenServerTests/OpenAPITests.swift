@@ -13,7 +13,7 @@ import Yams
     static var paths: [String: [String: Any]] { document["paths"] as! [String: [String: Any]] }
 
     @Test func servedAsYAML() async throws {
-        try await withServer { client, _ in
+        try await withServer { client in
             let response = try await client.send("/openapi.yaml", method: .get)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/yaml")
@@ -43,7 +43,7 @@ import Yams
             ("/v1/fill-mask", .post, requestBody(["model": "mlm", "text": "房间很干净"])),
             ("/v1/classify", .get, nil), ("/healthz", .post, nil),
         ]
-        try await withServer { client, _ in
+        try await withServer { client in
             for (path, method, body) in requests {
                 let response = try await client.send(path, method: method, body: body.map { ByteBuffer(bytes: $0) })
                 let operation = try #require(Self.paths[path]?[method == .get ? "get" : "post"] as? [String: Any]

@@ -34,9 +34,9 @@ enum Fixtures {
 /// Runs `test` against a server over `models`, requests going straight to its router.
 func withServer<Value: Sendable>(_ models: [ServedModel]? = nil, requests: RequestLimits = .init(),
                                  batching: BatchScheduler.Limits = .init(maxWait: .zero),
-                                 _ test: @Sendable (any TestClientProtocol, InferenceServer) async throws -> Value) async throws -> Value {
+                                 _ test: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
     let server = InferenceServer(models: try models ?? Fixtures.served(), configuration: .init(requests: requests, batching: batching))
-    return try await Application(router: server.router()).test(.router) { client in try await test(client, server) }
+    return try await Application(router: server.router()).test(.router, test)
 }
 
 /// A response, its body parsed as JSON on demand.
