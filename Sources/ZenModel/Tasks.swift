@@ -27,6 +27,8 @@ public struct TaggedSequence: Sendable {
 
 /// Predictions at one `[MASK]`.
 public struct MaskPrediction: Sendable {
+    /// The token index of the `[MASK]`, `[CLS]` being 0.
+    public var position: Int
     public var logits: [Float]
     /// The best tokens, most likely first, with their softmax probabilities.
     public var candidates: [(token: String, probability: Float)]
@@ -128,7 +130,7 @@ extension ZenModel {
             let row = logits.row(index)
             let probabilities = softmax(row)
             let best = row.indices.sorted { row[$0] > row[$1] }.prefix(topK)
-            return MaskPrediction(logits: row, candidates: best.map { (vocabulary.token(of: Int32($0)), probabilities[$0]) })
+            return MaskPrediction(position: positions[index], logits: row, candidates: best.map { (vocabulary.token(of: Int32($0)), probabilities[$0]) })
         }
         let nextSentence = heads.nextSentence.map { $0(Tensor(shape: [1, config.hiddenSize], scalars: output.pooled)).scalars }
         return (masks, nextSentence)

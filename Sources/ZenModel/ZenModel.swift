@@ -8,6 +8,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case ngramOutsideTable(id: Int32, wordSize: Int)
     case missingHead(task: String, tensor: String)
     case wrongHead(task: String, trainedFor: String)
+    case noMaskToken
 
     public var description: String {
         switch self {
@@ -19,6 +20,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
             return "the checkpoint has no \(task) head (no tensor \(tensor))"
         case .wrongHead(let task, let trainedFor):
             return "the checkpoint's classifier was trained for \(trainedFor) (see id2label in config.json); it cannot serve \(task)"
+        case .noMaskToken:
+            return "the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)"
         }
     }
 }

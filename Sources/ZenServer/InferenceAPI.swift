@@ -88,14 +88,13 @@ struct InferenceAPI: Sendable {
         try check([body.text], field: "text")
         let features = try served.featureBuilder.sequenceFeatures(text: body.text)
         let maskId = served.model.vocabulary.id(of: "[MASK]")
-        let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
-        guard !positions.isEmpty else {
-            throw APIError.unprocessable("no_mask", "the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)")
+        guard features.inputIds.contains(where: { $0 == maskId }) else {
+            throw APIError.unprocessable("no_mask", ModelError.noMaskToken.description)
         }
         let output = try await scheduler.encode([features], on: served)[0]
         let predictions = try served.model.maskPredictions(features: features, output: output, topK: topK)
-        return try jsonResponse(FillMaskResponse(masks: zip(positions, predictions.masks).map { position, mask in
-            .init(position: position, candidates: mask.candidates.map { .init(token: $0.token, score: $0.probability) })
+        return try jsonResponse(FillMaskResponse(masks: predictions.masks.map { mask in
+            .init(position: mask.position, candidates: mask.candidates.map { .init(token: $0.token, score: $0.probability) })
         }))
     }
 

@@ -23,7 +23,7 @@ struct FillMaskCommand: ParsableCommand {
         let model = try model.load()
         let result = try model.fillMask(text, topK: topK, maxSeqLength: maxSeqLength)
         if result.masks.isEmpty {
-            throw CLIError("the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)")
+            throw CLIError(ModelError.noMaskToken.description)
         }
         for (index, mask) in result.masks.enumerated() {
             print("[MASK] \(index + 1):")

@@ -92,7 +92,7 @@ struct FineTuneCommand: ParsableCommand {
     @OptionGroup var fields: DataOptions
 
     func validate() throws {
-        guard FeatureBuilder.maxSeqLengthRange.contains(maxSeqLength) else { throw ValidationError(TextError.invalidMaxSeqLength(maxSeqLength).description) }
+        try validateMaxSeqLength(maxSeqLength)
         guard batchSize >= 1, epochs >= 1, gradientAccumulation >= 1, threads >= 1 else {
             throw ValidationError("--batch-size, --epochs, --gradient-accumulation and --threads must be positive")
         }

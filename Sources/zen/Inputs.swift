@@ -7,6 +7,13 @@ extension NgramWeighting: ExpressibleByArgument {}
 
 extension Precision: ExpressibleByArgument {}
 
+/// `--max-seq-length` inside what the feature builder accepts.
+func validateMaxSeqLength(_ maxSeqLength: Int) throws {
+    guard FeatureBuilder.maxSeqLengthRange.contains(maxSeqLength) else {
+        throw ValidationError(TextError.invalidMaxSeqLength(maxSeqLength).description)
+    }
+}
+
 /// The checkpoint a command runs.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Checkpoint directory (config.json, vocab.txt, ngram.txt, model.safetensors or pytorch_model.bin).")
@@ -32,11 +39,7 @@ struct LinesOptions: ParsableArguments {
     @Option(help: "Output JSON Lines file; written only when every line succeeded.")
     var output: String
 
-    func validate() throws {
-        guard FeatureBuilder.maxSeqLengthRange.contains(maxSeqLength) else {
-            throw ValidationError(TextError.invalidMaxSeqLength(maxSeqLength).description)
-        }
-    }
+    func validate() throws { try validateMaxSeqLength(maxSeqLength) }
 
     func requireTokenTask(_ isTokenTask: Bool) throws {
         if let weighting, weighting == .referenceToken, !isTokenTask {

@@ -69,9 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard !models.isEmpty else { throw ValidationError("give at least one --model NAME=DIR") }
         _ = try namedDirectories
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a port number (0...65535)") }
-        guard FeatureBuilder.maxSeqLengthRange.contains(maxSeqLength) else {
-            throw ValidationError(TextError.invalidMaxSeqLength(maxSeqLength).description)
-        }
+        try validateMaxSeqLength(maxSeqLength)
         if weighting == .referenceToken {
             throw ValidationError("--weighting reference-token applies to token tasks only; the server serves sequence tasks too")
         }
