@@ -113,6 +113,7 @@ def torch_examples_per_second(model_dir, task, batches, classes, threads, learni
         model.classifier = torch.nn.Linear(config.hidden_size, classes)
         torch.nn.init.normal_(model.classifier.weight, std=0.02)
         torch.nn.init.zeros_(model.classifier.bias)
+    zen2_torch.set_dropout(model, 0.0)
     model.train()
     decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))]
     no_decay = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))]

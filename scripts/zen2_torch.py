@@ -43,6 +43,8 @@ class ZenConfig:
     type_vocab_size: int = 2
     layer_norm_eps: float = 1e-12
     hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
     num_labels: int | None = None
 
     @classmethod
@@ -59,13 +61,13 @@ class ZenConfig:
 # the network
 
 
-def relative_sinusoid(length, dim):
+def relative_sinusoid(length, dim, device=None):
     """R(p) for p = -length ... length-1, [2*length, dim]: the reference's position table rows
     [sin(p*w_0) ... sin(p*w_{d/2-1}), cos(p*w_0) ... cos(p*w_{d/2-1})], w_m = exp(-m*ln(10000)/(d/2-1)),
     computed in float32 with the same operations."""
     half = dim // 2
-    w = torch.exp(torch.arange(half, dtype=torch.float) * -(math.log(10000) / (half - 1)))
-    angles = torch.arange(-length, length, dtype=torch.float)[:, None] * w[None, :]
+    w = torch.exp(torch.arange(half, dtype=torch.float, device=device) * -(math.log(10000) / (half - 1)))
+    angles = torch.arange(-length, length, dtype=torch.float, device=device)[:, None] * w[None, :]
     return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
 
 
@@ -88,30 +90,32 @@ class RelativeSelfAttention(nn.Module):
         self.query, self.key, self.value = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
         self.r_r_bias = nn.Parameter(torch.empty(self.n, self.d))
         self.r_w_bias = nn.Parameter(torch.empty(self.n, self.d))
+        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
 
     def forward(self, x, mask):
         B, T, H = x.shape
         q, k, v = (f(x).view(B, T, self.n, self.d).transpose(1, 2) for f in (self.query, self.key, self.value))
-        R = relative_sinusoid(T, self.d)
+        R = relative_sinusoid(T, self.d, x.device)
         content = torch.einsum("bnqd,bnkd->bnqk", q + self.r_r_bias[:, None], k)
         position = torch.einsum("bnqd,ld->bnql", q, R) + torch.einsum("nd,ld->nl", self.r_w_bias, R)[None, :, None]
         scores = (content + shift(position)) / math.sqrt(self.d)
         if mask is not None:
             scores = scores + mask
-        context = torch.matmul(scores.softmax(dim=-1).type_as(v), v)
+        context = torch.matmul(self.dropout(scores.softmax(dim=-1).type_as(v)), v)
         return context.transpose(1, 2).reshape(B, T, H)
 
 
 class DenseNorm(nn.Module):
-    """LN(residual + dense(x)): the reference's BertSelfOutput and BertOutput (dropout is off)."""
+    """LN(residual + dropout(dense(x))): the reference's BertSelfOutput and BertOutput."""
 
     def __init__(self, inputs, config):
         super().__init__()
         self.dense = nn.Linear(inputs, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, x, residual):
-        return self.LayerNorm(residual + self.dense(x))
+        return self.LayerNorm(residual + self.dropout(self.dense(x)))
 
 
 class Attention(nn.Module):
@@ -148,16 +152,17 @@ class Layer(nn.Module):
 
 
 class Embeddings(nn.Module):
-    """LN(table[ids] + type_table[types]); no absolute positions."""
+    """dropout(LN(table[ids] + type_table[types])); no absolute positions."""
 
     def __init__(self, entries, config):
         super().__init__()
         self.word_embeddings = nn.Embedding(entries, config.hidden_size)
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, ids, types):
-        return self.LayerNorm(self.word_embeddings(ids) + self.token_type_embeddings(types))
+        return self.dropout(self.LayerNorm(self.word_embeddings(ids) + self.token_type_embeddings(types)))
 
 
 class Encoder(nn.Module):
@@ -245,6 +250,7 @@ class Zen(nn.Module):
     def __init__(self, config, classifier, pretraining):
         super().__init__()
         self.bert = ZenModel(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels) if classifier else None
         self.cls = PreTrainingHeads(config) if pretraining else None
 
@@ -256,12 +262,19 @@ class Zen(nn.Module):
         if head == "encoder":
             return sequence, pooled, layers
         if head == "sequence":
-            return self.classifier(pooled)
+            return self.classifier(self.dropout(pooled))
         if head == "token":
-            return self.classifier(sequence)
+            return self.classifier(self.dropout(sequence))
         if head == "pretraining":
             return self.cls.predictions(sequence), self.cls.seq_relationship(pooled)
         raise ValueError(f"unknown head {head!r}")
+
+
+def set_dropout(model, probability):
+    """Every dropout of the model to `probability` (zen finetune's --dropout: hidden and attention)."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = probability
 
 
 # -----------------------------------------------------------------------------
