@@ -115,10 +115,7 @@ def torch_examples_per_second(model_dir, task, batches, classes, threads, learni
         torch.nn.init.zeros_(model.classifier.bias)
     zen2_torch.set_dropout(model, 0.0)
     model.train()
-    decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))]
-    no_decay = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=learning_rate, eps=1e-8)
+    optimizer = zen2_torch.adamw(model, learning_rate, weight_decay=0.01)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=0 if task == "ner" else -100)
 
     def step(inputs, labels):

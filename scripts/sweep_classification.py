@@ -32,10 +32,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_training  # noqa: E402
 import zen2_torch  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ZEN = os.path.join(ROOT, ".build", "release", "zen")
+ZEN = bench_training.ZEN
 SLOTS = zen2_torch.NGRAM_SLOTS
 
 # A setting: the architecture of `zen init` and the options of `zen finetune`.
@@ -51,33 +51,16 @@ DEFAULTS = {
 # features
 
 
-def zen_features(model, texts, max_seq_length):
-    """`zen features` rows for the texts, in order."""
-    with tempfile.TemporaryDirectory() as directory:
-        source, target = os.path.join(directory, "in.jsonl"), os.path.join(directory, "out.jsonl")
-        with open(source, "w", encoding="utf-8") as f:
-            for text in texts:
-                f.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
-        subprocess.run([ZEN, "features", "--model", model, "--task", "sequence", "--max-seq-length", str(max_seq_length),
-                        "--input", source, "--output", target], check=True)
-        with open(target, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-
-def read_split(path):
-    with open(path, encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    return [row["sentence"] for row in rows], [row["label"] for row in rows]
-
-
 def prepare(model, data, max_seq_length, output):
     """One .npz with every split's features as padded arrays: ids [N, L], n-gram ids [N, 128],
     the fusion matrix as (example, row, column, value) entries, labels as class indices."""
     arrays, classes = {}, None
     for split in ("train", "dev", "test"):
-        texts, labels = read_split(os.path.join(data, f"{split}.json"))
+        examples = bench_training.read_examples("classification", os.path.join(data, f"{split}.json"), None)
+        labels = [label for _, label in examples]
         classes = classes or list(dict.fromkeys(labels))
-        rows = zen_features(model, texts, max_seq_length)
+        with tempfile.TemporaryDirectory() as directory:
+            rows = bench_training.zen_features(model, "classification", examples, max_seq_length, directory)
         n = len(rows)
         ids = np.zeros((n, max_seq_length), np.int32)
         ngrams = np.zeros((n, SLOTS), np.int32)
@@ -121,7 +104,7 @@ class Split:
         ids = self.ids[members, :length]
         return {"input_ids": ids, "token_type_ids": torch.zeros_like(ids), "attention_mask": (ids != 0).long(),
                 "ngram_ids": self.ngram_ids[members],
-                "ngram_matrix": self.matrix[members, :length] if ngrams else torch.zeros_like(self.matrix[members, :length])}
+                "ngram_matrix": self.matrix[members, :length] if ngrams else self.matrix.new_zeros(len(members), length, SLOTS)}
 
 
 # -----------------------------------------------------------------------------
@@ -148,13 +131,6 @@ def new_model(setting, sizes, classes, generator):
         model.bert.embeddings.word_embeddings.weight[0].zero_()
         model.bert.word_embeddings.word_embeddings.weight[0].zero_()
     return model
-
-
-def optimizer_for(model, setting):
-    decay = lambda name: not any(k in name for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))  # noqa: E731
-    groups = [{"params": [p for n, p in model.named_parameters() if decay(n)], "weight_decay": setting["weight_decay"]},
-              {"params": [p for n, p in model.named_parameters() if not decay(n)], "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=setting["learning_rate"], eps=1e-8)
 
 
 def rate(setting, examples, step):
@@ -190,7 +166,7 @@ def train(setting, seed, splits, sizes, classes, model=None, shuffle=True, max_s
     torch.manual_seed(seed)
     model = model or new_model(setting, sizes, classes, generator).to(train_split.ids.device)
     model.train()
-    optimizer = optimizer_for(model, setting)
+    optimizer = zen2_torch.adamw(model, setting["learning_rate"], setting["weight_decay"])
     n, batch = len(train_split), setting["batch_size"]
     steps_per_epoch = math.ceil(n / batch)
     history, best, losses = [], None, []

@@ -270,6 +270,15 @@ class Zen(nn.Module):
         raise ValueError(f"unknown head {head!r}")
 
 
+def adamw(model, learning_rate, weight_decay):
+    """torch's AdamW with the reference's groups: no decay on biases and LayerNorm."""
+    def decays(name):
+        return not any(k in name for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))
+    groups = [{"params": [p for n, p in model.named_parameters() if decays(n)], "weight_decay": weight_decay},
+              {"params": [p for n, p in model.named_parameters() if not decays(n)], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=learning_rate, eps=1e-8)
+
+
 def set_dropout(model, probability):
     """Every dropout of the model to `probability` (zen finetune's --dropout: hidden and attention)."""
     for module in model.modules():
