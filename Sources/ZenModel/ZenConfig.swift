@@ -24,6 +24,9 @@ public struct ZenConfig: Sendable, Equatable {
     public var maxNgrams: Int
     /// The fusion weighting a fine-tuned head was trained with (`ngram_weighting`, our key).
     public var ngramWeighting: NgramWeighting?
+    /// The `max_seq_length` a fine-tuned model was trained at (our key): every command defaults
+    /// to it, and the n-gram cap of its features stays the one of this length (spec section 4).
+    public var maxSeqLength: Int?
 
     public var headSize: Int { hiddenSize / numAttentionHeads }
 
@@ -85,6 +88,14 @@ public struct ZenConfig: Sendable, Equatable {
                 throw invalid("ngram_weighting must be one of \(NgramWeighting.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             ngramWeighting = weighting
+        }
+
+        if json["max_seq_length"] != nil {
+            let length = try integer("max_seq_length")
+            guard FeatureBuilder.maxSeqLengthRange.contains(length) else {
+                throw invalid("max_seq_length \(length) is outside \(FeatureBuilder.maxSeqLengthRange)")
+            }
+            maxSeqLength = length
         }
 
         for (key, value) in [("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),

@@ -23,6 +23,7 @@ extension ZenConfig {
         if let numLabels { object["num_labels"] = numLabels }
         if let id2label { object["id2label"] = Dictionary(uniqueKeysWithValues: id2label.map { (String($0.key), $0.value) }) }
         if let ngramWeighting { object["ngram_weighting"] = ngramWeighting.rawValue }
+        if let maxSeqLength { object["max_seq_length"] = maxSeqLength }
         if maxNgrams != NgramDictionary.slotCount { object["max_ngrams"] = maxNgrams }
         return object
     }
