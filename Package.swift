@@ -59,7 +59,7 @@ let package = Package(
         ),
         .testTarget(name: "ZenTensorTests", dependencies: ["ZenTensor"]),
         .testTarget(name: "ZenTextTests", dependencies: ["ZenText"]),
-        .testTarget(name: "ZenModelTests", dependencies: ["ZenModel", "ZenTensor"]),
+        .testTarget(name: "ZenModelTests", dependencies: ["ZenModel", "ZenTensor", "ZenTraining"]),
         .testTarget(name: "ZenTrainingTests", dependencies: ["ZenTraining", "ZenTensor", "ZenText", "ZenModel"]),
         .testTarget(
             name: "ZenServerTests",

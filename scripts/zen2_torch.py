@@ -291,8 +291,9 @@ def set_dropout(model, probability):
 
 
 def canonical_name(name):
-    """The reference's tensor name: `bert.` prefix on encoder tensors, LayerNorm.weight/.bias."""
-    if not name.startswith(("bert.", "classifier.", "cls.")):
+    """The reference's tensor name: `bert.` prefix on encoder tensors (heads keep theirs, as
+    WeightStore.referenceName in Swift), LayerNorm.weight/.bias."""
+    if not name.startswith(("bert.", "classifier.", "cls.", "qa_outputs.")):
         name = "bert." + name
     return name.replace(".LayerNorm.gamma", ".LayerNorm.weight").replace(".LayerNorm.beta", ".LayerNorm.bias")
 

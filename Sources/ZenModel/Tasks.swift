@@ -47,7 +47,8 @@ extension ZenModel {
     public func classifications(of outputs: [EncoderOutput]) throws -> [Classification] {
         let classifier = try requireClassifier(.classification)
         guard !outputs.isEmpty else { return [] }
-        let logits = classifier(Tensor(shape: [outputs.count, config.hiddenSize], scalars: outputs.flatMap(\.pooled)))
+        let pooled = try outputs.flatMap { output throws(ModelError) in try output.pooled(by: .pooler) }
+        let logits = classifier(Tensor(shape: [outputs.count, config.hiddenSize], scalars: pooled))
         return outputs.indices.map { index in
             let row = logits.row(index)
             let best = row.indices.max { row[$0] < row[$1] } ?? 0
@@ -120,7 +121,7 @@ extension ZenModel {
     public func maskPredictions(features: InputFeatures, output: EncoderOutput,
                                 topK: Int = 5) throws -> (masks: [MaskPrediction], nextSentence: [Float]?) {
         guard let head = heads.maskedLM else {
-            throw ModelError.missingHead(task: "masked language model", tensor: "cls.predictions.bias")
+            throw ModelError.missingHead(task: ModelTask.fillMask.description, tensor: "cls.predictions.bias")
         }
         let maskId = vocabulary.id(of: "[MASK]")
         let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
@@ -132,26 +133,19 @@ extension ZenModel {
             let best = row.indices.sorted { row[$0] > row[$1] }.prefix(topK)
             return MaskPrediction(position: positions[index], logits: row, candidates: best.map { (vocabulary.token(of: Int32($0)), probabilities[$0]) })
         }
-        let nextSentence = heads.nextSentence.map { $0(Tensor(shape: [1, config.hiddenSize], scalars: output.pooled)).scalars }
+        let nextSentence = try heads.nextSentence.map { head throws(ModelError) in
+            head(Tensor(shape: [1, config.hiddenSize], scalars: try output.pooled(by: .pooler))).scalars
+        }
         return (masks, nextSentence)
     }
 
-    /// Which tasks the checkpoint's heads can serve. A classifier without `id2label` counts as a
-    /// sequence classifier (what `num_labels` alone configures everywhere): token tasks need
-    /// label names to read entities from, and the token classifiers of the reference scripts
-    /// and of `zen finetune` carry them.
-    public var servedTasks: [ServedTask] {
-        var tasks: [ServedTask] = [.embed]
-        if heads.classifier != nil { tasks.append(headTask == .ner ? .ner : .classification) }
+    /// Which tasks the checkpoint's heads can serve (see `classifierTask`).
+    public var servedTasks: [ModelTask] {
+        var tasks: [ModelTask] = [.embed]
+        if let task = classifierTask, task == .ner || encoder.pooler != nil { tasks.append(task) }
         if heads.maskedLM != nil { tasks.append(.fillMask) }
         return tasks
     }
-}
-
-/// What a loaded checkpoint can be asked to do.
-public enum ServedTask: String, Sendable, CaseIterable, Codable {
-    case embed, classification, ner
-    case fillMask = "fill-mask"
 }
 
 /// How `embed` makes one vector of a text's encoder output.
@@ -165,10 +159,12 @@ public enum Pooling: String, Sendable, CaseIterable, Codable {
 }
 
 extension EncoderOutput {
-    public func pooled(by pooling: Pooling) -> [Float] {
+    public func pooled(by pooling: Pooling) throws(ModelError) -> [Float] {
         switch pooling {
         case .cls: return sequence.row(0)
-        case .pooler: return pooled
+        case .pooler:
+            guard let pooled else { throw .missingHead(task: "pooler", tensor: "pooler.dense.weight") }
+            return pooled
         case .mean:
             let rows = sequence.shape[0]
             var sum = [Float](repeating: 0, count: sequence.shape[1])

@@ -117,3 +117,37 @@ public struct ZenConfig: Sendable, Equatable {
         }
     }
 }
+
+extension ZenConfig {
+    /// A config for a new model; dropout, `layer_norm_eps` and `initializer_range` as BERT's.
+    public init(hiddenSize: Int, numHiddenLayers: Int, numHiddenWordLayers: Int, numAttentionHeads: Int, intermediateSize: Int,
+                vocabSize: Int, wordSize: Int, maxNgrams: Int = NgramDictionary.slotCount) throws(CheckpointError) {
+        try self.init(json: ["hidden_size": hiddenSize, "num_hidden_layers": numHiddenLayers, "num_hidden_word_layers": numHiddenWordLayers,
+                             "num_attention_heads": numAttentionHeads, "intermediate_size": intermediateSize, "vocab_size": vocabSize,
+                             "word_size": wordSize, "max_ngrams": maxNgrams], path: "the new model's config")
+    }
+
+    /// The config as `config.json` holds it (the reference's keys, and ours), written over
+    /// `original`, whose other keys (`architectures`, `model_type`, …) are kept.
+    public func jsonObject(over original: [String: Any] = [:]) -> [String: Any] {
+        var object = original
+        let known: [String: Any] = [
+            "hidden_size": hiddenSize, "num_hidden_layers": numHiddenLayers, "num_hidden_word_layers": numHiddenWordLayers,
+            "num_attention_heads": numAttentionHeads, "intermediate_size": intermediateSize, "hidden_act": hiddenAct,
+            "hidden_dropout_prob": hiddenDropoutProb, "attention_probs_dropout_prob": attentionProbsDropoutProb,
+            "layer_norm_eps": Double("\(layerNormEps)") ?? Double(layerNormEps), "type_vocab_size": typeVocabSize, "vocab_size": vocabSize, "word_size": wordSize,
+            "initializer_range": initializerRange, "max_position_embeddings": original["max_position_embeddings"] ?? 512,
+        ]
+        object.merge(known) { _, new in new }
+        if let numLabels { object["num_labels"] = numLabels }
+        if let id2label {
+            let names = id2label.sorted { $0.key < $1.key }
+            object["id2label"] = Dictionary(uniqueKeysWithValues: names.map { (String($0.key), $0.value) })
+            object["label2id"] = Dictionary(names.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+        }
+        if let ngramWeighting { object["ngram_weighting"] = ngramWeighting.rawValue }
+        if let maxSeqLength { object["max_seq_length"] = maxSeqLength }
+        if maxNgrams != NgramDictionary.slotCount { object["max_ngrams"] = maxNgrams }
+        return object
+    }
+}

@@ -7,7 +7,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case tokenOutsideVocabulary(token: String, id: Int32, vocabSize: Int)
     case ngramOutsideTable(id: Int32, wordSize: Int)
     case missingHead(task: String, tensor: String)
-    case wrongHead(task: String, trainedFor: String)
+    case wrongHead(task: ModelTask, trainedFor: ModelTask)
     case noMaskToken
 
     public var description: String {
@@ -17,13 +17,24 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case .ngramOutsideTable(let id, let wordSize):
             return "n-gram id \(id) is outside the model's n-gram table (word_size \(wordSize)): ngram.txt does not belong to this checkpoint"
         case .missingHead(let task, let tensor):
-            return "the checkpoint has no \(task) head (no tensor \(tensor))"
+            return "the checkpoint has no \(task) head (no tensor \(tensor)); use a checkpoint fine-tuned for it"
         case .wrongHead(let task, let trainedFor):
-            return "the checkpoint's classifier was trained for \(trainedFor) (see id2label in config.json); it cannot serve \(task)"
+            return "the checkpoint's classifier was trained for \(trainedFor); it cannot serve \(task) "
+                + "(a token classifier's id2label in config.json has the [CLS] label; a classifier without it is a sequence classifier)"
         case .noMaskToken:
             return "the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)"
         }
     }
+}
+
+/// What the encoder computes for one input.
+public struct EncoderOutput: Sendable {
+    /// `[T, H]`: the character states after the last layer and its n-gram fusion.
+    public var sequence: Tensor
+    /// `[H]`: `tanh(W_p · X[0] + b_p)`; nil for a checkpoint without a pooler.
+    public var pooled: [Float]?
+    /// `[T, H]` after each character layer (with its fusion), when asked for.
+    public var layers: [Tensor]
 }
 
 /// A ZEN 2.0 checkpoint directory, loaded once: `config.json`, `vocab.txt`, `ngram.txt` and the
@@ -32,8 +43,8 @@ public final class ZenModel: Sendable {
     public let config: ZenConfig
     public let tokenizer: BertTokenizer
     public let ngrams: NgramDictionary
-    let encoder: ZenEncoder
-    let heads: Heads
+    package let encoder: ZenEncoder
+    package let heads: Heads
 
     public let precision: Precision
 
@@ -44,11 +55,15 @@ public final class ZenModel: Sendable {
         self.precision = precision
         var store = try WeightStore(directory: directory)
         store.precision = precision
-        encoder = try ZenEncoder(store, config: config)
-        heads = try Heads(store, config: config, wordEmbeddings: encoder.embeddings.table)
+        var encoder = ZenEncoder(config: config, pooler: store.contains("pooler.dense.weight"))
+        try encoder.walkParameters(&store)
+        var heads = Heads(store, config: config)
+        try heads.walkParameters(&store)
+        if let head = heads.maskedLM, head.tied { heads.maskedLM?.decoder.use(weight: encoder.embeddings.table, precision: precision) }
+        (self.encoder, self.heads) = (encoder, heads)
     }
 
-    init(config: ZenConfig, tokenizer: BertTokenizer, ngrams: NgramDictionary, encoder: ZenEncoder, heads: Heads) {
+    package init(config: ZenConfig, tokenizer: BertTokenizer, ngrams: NgramDictionary, encoder: ZenEncoder, heads: Heads) {
         (self.config, self.tokenizer, self.ngrams, self.encoder, self.heads) = (config, tokenizer, ngrams, encoder, heads)
         precision = .fp32
     }
@@ -67,12 +82,18 @@ public final class ZenModel: Sendable {
     /// Runs the encoder on a batch: each input at its real length, the batch's projections as
     /// single GEMMs. Inputs of any lengths may be mixed.
     public func encode(_ batch: [InputFeatures], keepLayers: Bool = false) throws -> [EncoderOutput] {
+        guard !batch.isEmpty else { return [] }
         try Self.check(batch, config: config, vocabulary: vocabulary)
-        return encoder(batch, keepLayers: keepLayers)
+        let pass = encoder(batch, keepLayers: keepLayers)
+        let pooled = encoder.pool(pass.states, characters: pass.characters)?.output
+        return batch.indices.map { sequence in
+            let rows = pass.characters.rows(sequence)
+            return EncoderOutput(sequence: pass.states.rows(rows), pooled: pooled?.row(sequence), layers: pass.layers.map { $0.rows(rows) })
+        }
     }
 
     /// Every id of the inputs is inside the model's tables.
-    static func check(_ batch: [InputFeatures], config: ZenConfig, vocabulary: Vocabulary) throws(ModelError) {
+    package static func check(_ batch: [InputFeatures], config: ZenConfig, vocabulary: Vocabulary) throws(ModelError) {
         for features in batch {
             for id in features.inputIds where Int(id) >= config.vocabSize {
                 throw .tokenOutsideVocabulary(token: vocabulary.token(of: id), id: id, vocabSize: config.vocabSize)
@@ -83,20 +104,23 @@ public final class ZenModel: Sendable {
         }
     }
 
-    func requireClassifier(_ task: FineTuningTask) throws -> Linear {
-        let name = task == .classification ? "sequence classification" : "token classification"
-        guard let classifier = heads.classifier else { throw ModelError.missingHead(task: name, tensor: "classifier.weight") }
-        if let trained = headTask, trained != task {
-            throw ModelError.wrongHead(task: name, trainedFor: trained == .classification ? "sequence classification" : "token classification")
-        }
+    /// The classifier, which must serve `task`: a sequence classifier also needs the pooler.
+    func requireClassifier(_ task: ModelTask) throws(ModelError) -> Linear {
+        guard let classifier = heads.classifier else { throw .missingHead(task: task.description, tensor: "classifier.weight") }
+        let trained = classifierTask ?? task
+        guard trained == task else { throw .wrongHead(task: task, trainedFor: trained) }
+        if task == .classification, encoder.pooler == nil { throw .missingHead(task: task.description, tensor: "pooler.dense.weight") }
         return classifier
     }
 
-    /// What the classifier was fine-tuned for, as far as `id2label` tells: token classifiers
-    /// have a `[CLS]` label (the reference's and ours), sequence classifiers do not.
-    public var headTask: FineTuningTask? {
-        guard let names = config.id2label?.values else { return nil }
-        return names.contains("[CLS]") ? .ner : .classification
+    /// What the classifier serves: token classification (`ner`) when its `id2label` has the
+    /// `[CLS]` label that the token classifiers of the reference and of `zen finetune` carry,
+    /// else sequence classification; nil without a classifier. A classifier without label names
+    /// is a sequence classifier, as `num_labels` alone configures everywhere: entities cannot be
+    /// read without tag names.
+    public var classifierTask: ModelTask? {
+        guard heads.classifier != nil else { return nil }
+        return config.id2label?.values.contains("[CLS]") == true ? .ner : .classification
     }
 
     /// The name of class `index`: `id2label` when the config has it.

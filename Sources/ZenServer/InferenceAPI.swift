@@ -75,7 +75,7 @@ struct InferenceAPI: Sendable {
         try check(body.texts)
         let features = try body.texts.map { try served.featureBuilder.sequenceFeatures(text: $0) }
         let outputs = try await scheduler.encode(features, on: served)
-        return try jsonResponse(EmbedResponse(embeddings: outputs.map { $0.pooled(by: pooling) }, pooling: pooling))
+        return try jsonResponse(EmbedResponse(embeddings: try outputs.map { try $0.pooled(by: pooling) }, pooling: pooling))
     }
 
     func fillMask(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -99,7 +99,7 @@ struct InferenceAPI: Sendable {
     }
 
     /// The model a request names, or the only one; it must serve `task`.
-    private func model(named name: String?, for task: ServedTask) throws -> ServedModel {
+    private func model(named name: String?, for task: ModelTask) throws -> ServedModel {
         let names = models.map(\.name).joined(separator: ", ")
         let served: ServedModel
         if let name {

@@ -15,7 +15,7 @@ public final class ServedModel: Sendable {
         featureBuilder = try model.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting ?? model.config.ngramWeighting ?? .frequency)
     }
 
-    public var tasks: [ServedTask] { model.servedTasks }
+    public var tasks: [ModelTask] { model.servedTasks }
 
     /// The class names in index order, when the checkpoint has them.
     var labels: [String]? {
@@ -27,7 +27,7 @@ public final class ServedModel: Sendable {
 struct ModelList: Encodable {
     struct Entry: Encodable {
         var name: String
-        var tasks: [ServedTask]
+        var tasks: [ModelTask]
         var labels: [String]?
         var config: Summary
     }

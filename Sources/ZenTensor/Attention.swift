@@ -21,6 +21,11 @@ public struct Segments: Sendable {
     public let rowCount: Int
     public var count: Int { lengths.count }
     public func rows(_ index: Int) -> Range<Int> { starts[index]..<(starts[index] + lengths[index]) }
+
+    /// The first `first.lengths[s]` rows of each sequence `s`.
+    public func leadingRows(_ first: Segments) -> [Range<Int>] {
+        starts.indices.map { starts[$0]..<(starts[$0] + first.lengths[$0]) }
+    }
 }
 
 /// Transformer-XL style self-attention scores and context with relative sinusoidal positions,
@@ -29,7 +34,7 @@ public struct Segments: Sendable {
 ///     score(i, j) = ((q_i + r_r_bias) · k_j + (q_i + r_w_bias) · R(j − i)) / √d
 ///
 /// `key` and `value` are the projections `[Σ T, H]` of a stacked batch, `query` those of every
-/// row too, or, with `queries`, of only the first `queries.lengths[s]` positions of each sequence
+/// row too, or, with `queryRows`, of only the first `queryRows.lengths[s]` positions of each sequence
 /// (a last layer whose other outputs nobody reads); the biases are `[heads, d]`. The result has
 /// one row per query. For each sequence and head (in parallel) the content term is one GEMM
 /// against the keys and the position term one GEMM against the `2T − 1` sinusoid rows of the
@@ -37,10 +42,10 @@ public struct Segments: Sendable {
 /// their real length, and the 128 n-gram slots attend to each other, padding included, as the
 /// reference does.
 public func relativeAttention(query: Tensor, key: Tensor, value: Tensor, contentBias: Tensor, positionBias: Tensor,
-                              segments: Segments, queries: Segments? = nil, positions: RelativePositions,
+                              segments: Segments, queryRows: Segments? = nil, positions: RelativePositions,
                               dropout: Dropout? = nil) -> Tensor {
-    let shape = AttentionShape(query: query, key: key, value: value, contentBias: contentBias, segments: segments, queries: queries)
-    var context = Tensor.uninitialized([shape.queries.rowCount, shape.hidden])   // every (sequence, head) block is written
+    let shape = AttentionShape(query: query, key: key, value: value, contentBias: contentBias, segments: segments, queryRows: queryRows)
+    var context = Tensor.uninitialized([shape.queryRows.rowCount, shape.hidden])   // every (sequence, head) block is written
     context.withUnsafeMutableBufferPointer { output in
     query.withUnsafeBufferPointer { q in
     key.withUnsafeBufferPointer { k in
@@ -69,10 +74,10 @@ public func relativeAttention(query: Tensor, key: Tensor, value: Tensor, content
 /// gradient of its context and the same inputs (and dropout) as the forward pass, whose
 /// probabilities are recomputed rather than stored. The sinusoids are constants.
 public func relativeAttentionBackward(_ contextGradient: Tensor, query: Tensor, key: Tensor, value: Tensor,
-                                      contentBias: Tensor, positionBias: Tensor, segments: Segments, queries: Segments? = nil,
+                                      contentBias: Tensor, positionBias: Tensor, segments: Segments, queryRows: Segments? = nil,
                                       positions: RelativePositions, dropout: Dropout? = nil)
     -> (query: Tensor, key: Tensor, value: Tensor, contentBias: Tensor, positionBias: Tensor) {
-    let shape = AttentionShape(query: query, key: key, value: value, contentBias: contentBias, segments: segments, queries: queries)
+    let shape = AttentionShape(query: query, key: key, value: value, contentBias: contentBias, segments: segments, queryRows: queryRows)
     precondition(contextGradient.shape == query.shape, "relativeAttentionBackward: gradient \(contextGradient.shape) is not \(query.shape)")
     let (hidden, headSize, heads) = (shape.hidden, shape.headSize, shape.heads)
     var (dq, dk, dv) = (Tensor(zeros: query.shape), Tensor(zeros: key.shape), Tensor(zeros: value.shape))
@@ -170,25 +175,25 @@ public func relativeAttentionBackward(_ contextGradient: Tensor, query: Tensor, 
 /// The sizes of one attention call, checked once.
 private struct AttentionShape {
     let heads, headSize, hidden: Int
-    let segments, queries: Segments
+    let segments, queryRows: Segments
 
-    init(query: Tensor, key: Tensor, value: Tensor, contentBias: Tensor, segments: Segments, queries: Segments?) {
+    init(query: Tensor, key: Tensor, value: Tensor, contentBias: Tensor, segments: Segments, queryRows: Segments?) {
         (heads, headSize) = (contentBias.shape[0], contentBias.shape[1])
         hidden = heads * headSize
         self.segments = segments
-        self.queries = queries ?? segments
-        precondition(key.shape == [segments.rowCount, hidden] && value.shape == key.shape && query.shape == [self.queries.rowCount, hidden],
-                     "relativeAttention: projections \(query.shape), \(key.shape) do not fit \(self.queries.rowCount) and \(segments.rowCount) rows of \(hidden)")
-        precondition(zip(self.queries.lengths, segments.lengths).allSatisfy { $0 <= $1 }, "relativeAttention: more queries than keys")
+        self.queryRows = queryRows ?? segments
+        precondition(key.shape == [segments.rowCount, hidden] && value.shape == key.shape && query.shape == [self.queryRows.rowCount, hidden],
+                     "relativeAttention: projections \(query.shape), \(key.shape) do not fit \(self.queryRows.rowCount) and \(segments.rowCount) rows of \(hidden)")
+        precondition(zip(self.queryRows.lengths, segments.lengths).allSatisfy { $0 <= $1 }, "relativeAttention: more queries than keys")
     }
 
     /// Task `task` is one head of one sequence.
     func block(_ task: Int, positions: RelativePositions) -> AttentionBlock {
         let (segment, head) = task.quotientAndRemainder(dividingBy: heads)
-        let (keys, queryRows) = (segments.rows(segment), queries.rows(segment))
-        return AttentionBlock(count: queryRows.count, length: keys.count, headSize: headSize, hidden: hidden,
+        let (keys, queries) = (segments.rows(segment), self.queryRows.rows(segment))
+        return AttentionBlock(count: queries.count, length: keys.count, headSize: headSize, hidden: hidden,
                               keyOffset: keys.lowerBound * hidden + head * headSize,
-                              queryOffset: queryRows.lowerBound * hidden + head * headSize, head: head,
+                              queryOffset: queries.lowerBound * hidden + head * headSize, head: head,
                               scale: 1 / Float(headSize).squareRoot(), positions: positions.table(length: keys.count))
     }
 }

@@ -30,6 +30,12 @@ public struct InputFeatures: Sendable, Equatable {
     }
 }
 
+/// How a task's inputs become features: a text or text pair (`sequenceFeatures`), or a
+/// sequence of characters with one label each (`tokenFeatures`).
+public enum InputLayout: String, Sendable, CaseIterable {
+    case sequence, token
+}
+
 /// An ordered label list for token tasks; ids start at 1 (0 is padding). `[CLS]` and `[SEP]`
 /// carry labels of their own and are appended when the list does not name them.
 public struct LabelSet: Sendable, Equatable {

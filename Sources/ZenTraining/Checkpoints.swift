@@ -3,32 +3,22 @@ import ZenModel
 import ZenTensor
 import ZenText
 
-/// Writes fine-tuned models as checkpoint directories, and the state a run resumes from.
+/// Writes model directories, and the state a run resumes from.
 public enum Checkpoints {
     /// A directory that `ZenModel(directory:)`, `zen predict` and the reference code load:
-    /// `config.json` (the source's, with `num_labels`, `id2label`, `label2id` and the n-gram
-    /// weighting the head was trained with), `vocab.txt` and `ngram.txt` copied from `source`,
-    /// and `model.safetensors` under the reference's tensor names. Each file is written to a
+    /// `config.json` (`config` written over the keys of `baseConfig`, the source's file, so
+    /// that keys we do not read are kept), `vocab.txt`, `ngram.txt`, and `model.safetensors`
+    /// with every parameter of `model` under the reference's names. Each file is written to a
     /// temporary name first, so a failure leaves the previous files whole.
-    public static func writeModel(_ model: TrainableModel, source: String, weighting: NgramWeighting, to directory: String) throws {
+    public static func writeModel(_ model: some ParameterWalkable, config: ZenConfig, baseConfig: [String: Any] = [:],
+                                  vocabulary: Data, ngrams: Data, to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try writeConfig(model.config, source: source + "/config.json", weighting: weighting, to: directory + "/config.json")
-        for file in ["vocab.txt", "ngram.txt"] where URL(fileURLWithPath: source).standardized != URL(fileURLWithPath: directory).standardized {
-            try replace(directory + "/" + file, with: try Data(contentsOf: URL(fileURLWithPath: source + "/" + file)))
-        }
-        try SafeTensors.write(model.namedParameters.map { (name: $0.name, data: TensorData($0.tensor)) }, to: directory + "/model.safetensors")
-    }
-
-    private static func writeConfig(_ config: ZenConfig, source: String, weighting: NgramWeighting, to path: String) throws {
-        var object = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source))) as? [String: Any]) ?? [:]
-        let names = (config.id2label ?? [:]).sorted { $0.key < $1.key }
-        object["num_labels"] = config.numLabels
-        object["id2label"] = Dictionary(uniqueKeysWithValues: names.map { (String($0.key), $0.value) })
-        object["label2id"] = Dictionary(names.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
-        object["ngram_weighting"] = weighting.rawValue
-        object["hidden_dropout_prob"] = config.hiddenDropoutProb
-        object["attention_probs_dropout_prob"] = config.attentionProbsDropoutProb
-        try replace(path, with: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
+        try replace(directory + "/config.json",
+                    with: try JSONSerialization.data(withJSONObject: config.jsonObject(over: baseConfig), options: [.prettyPrinted, .sortedKeys]))
+        try replace(directory + "/vocab.txt", with: vocabulary)
+        try replace(directory + "/ngram.txt", with: ngrams)
+        try SafeTensors.write(model.namedParameters.map { (name: WeightStore.referenceName($0.name), data: TensorData($0.tensor)) },
+                              to: directory + "/model.safetensors")
     }
 
     /// Writes `data` to `path` through a temporary file and a rename.
@@ -63,8 +53,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
 extension Checkpoints {
     /// A resumable checkpoint in `directory`: the model as `writeModel` writes it, the optimizer's
     /// moments (`optimizer.safetensors`, `m.` and `v.` before each name) and `trainer_state.json`.
-    public static func writeResumable(_ tuner: FineTuner, state: TrainingState, source: String, to directory: String) throws {
-        try writeModel(tuner.model, source: source, weighting: NgramWeighting(rawValue: state.weighting) ?? .frequency, to: directory)
+    static func writeResumable(_ tuner: FineTuner, model: SavedModel, state: TrainingState, to directory: String) throws {
+        try model.write(tuner.model, to: directory)
         let moments = tuner.optimizer.firstMoments.map { (name: "m." + $0.key, data: TensorData($0.value)) }
             + tuner.optimizer.secondMoments.map { (name: "v." + $0.key, data: TensorData($0.value)) }
         try SafeTensors.write(moments, to: directory + "/optimizer.safetensors")
@@ -85,5 +75,29 @@ extension Checkpoints {
             if name.hasPrefix("m.") { first[String(name.dropFirst(2))] = tensor } else { second[String(name.dropFirst(2))] = tensor }
         }
         return AdamW(weightDecay: weightDecay, steps: steps, firstMoments: first, secondMoments: second)
+    }
+}
+
+/// How a fine-tuning run writes its model: the source's files and config, with what the run
+/// adds to the config (labels, the weighting and `max_seq_length` it trained with, dropout).
+struct SavedModel {
+    let baseConfig: [String: Any]
+    let vocabulary: Data
+    let ngrams: Data
+    let weighting: NgramWeighting
+    let maxSeqLength: Int
+
+    init(source: String, weighting: NgramWeighting, maxSeqLength: Int) throws {
+        baseConfig = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json"))) as? [String: Any]) ?? [:]
+        vocabulary = try Data(contentsOf: URL(fileURLWithPath: source + "/vocab.txt"))
+        ngrams = try Data(contentsOf: URL(fileURLWithPath: source + "/ngram.txt"))
+        (self.weighting, self.maxSeqLength) = (weighting, maxSeqLength)
+    }
+
+    func write(_ model: TrainableModel, to directory: String) throws {
+        var config = model.config
+        config.ngramWeighting = weighting
+        config.maxSeqLength = maxSeqLength
+        try Checkpoints.writeModel(model, config: config, baseConfig: baseConfig, vocabulary: vocabulary, ngrams: ngrams, to: directory)
     }
 }

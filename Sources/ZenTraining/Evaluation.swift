@@ -2,15 +2,31 @@ import Foundation
 import ZenModel
 import ZenText
 
+/// The scores of a model on a labelled set, as `zen evaluate` prints them and `eval_log.jsonl`
+/// keeps them; `metric` is the one that chooses the best model.
+public protocol EvaluationReport: Encodable, Sendable {
+    var metric: Double { get }
+}
+
 /// Accuracy of a classifier on a labelled set.
-public struct ClassificationEvaluation: Sendable, Equatable {
+public struct ClassificationEvaluation: EvaluationReport, Equatable {
     public var correct: Int
     public var count: Int
     public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
+    public var metric: Double { accuracy }
+
+    enum CodingKeys: String, CodingKey { case accuracy, correct, examples }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(accuracy, forKey: .accuracy)
+        try container.encode(correct, forKey: .correct)
+        try container.encode(count, forKey: .examples)
+    }
 }
 
 /// Entity-level scores of a tagger on a labelled set (spec section 6; word F1 for segmentation).
-public struct EntityEvaluation: Sendable, Equatable {
+public struct EntityEvaluation: EvaluationReport, Equatable {
     public var overall: EntityScores
     public var byType: [String: EntityScores]
     public var scheme: TagScheme
@@ -18,13 +34,42 @@ public struct EntityEvaluation: Sendable, Equatable {
     /// Sentences longer than `maxSeqLength`: as the reference does, only their first part is
     /// scored, on both sides.
     public var truncated: Int
+    public var metric: Double { overall.f1 }
+
+    enum CodingKeys: String, CodingKey { case perType = "per_type", scheme, sentences, truncated }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try overall.encode(to: encoder)
+        try container.encode(byType, forKey: .perType)
+        try container.encode(scheme.rawValue, forKey: .scheme)
+        try container.encode(sentences, forKey: .sentences)
+        try container.encode(truncated, forKey: .truncated)
+    }
+}
+
+extension EntityScores: Encodable {
+    enum CodingKeys: String, CodingKey { case precision, recall, f1, found, gold, right }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(precision, forKey: .precision)
+        try container.encode(recall, forKey: .recall)
+        try container.encode(f1, forKey: .f1)
+        try container.encode(found, forKey: .found)
+        try container.encode(gold, forKey: .gold)
+        try container.encode(right, forKey: .right)
+    }
 }
 
 public enum Evaluation {
     /// Predicts every example and compares the label names (or, for a model without
-    /// `id2label`, the class indices written as numbers).
-    public static func classification(_ model: ZenModel, _ examples: [ClassificationExample], maxSeqLength: Int,
+    /// `id2label`, the class indices written as numbers). Every example of `path` must have a
+    /// label the model predicts.
+    public static func classification(_ model: ZenModel, _ examples: [ClassificationExample], path: String, maxSeqLength: Int,
                                       weighting: NgramWeighting, batchSize: Int = 32) throws -> ClassificationEvaluation {
+        if let item = examples.firstIndex(where: { $0.label == nil }) { throw TrainingDataError.missingLabel(path: path, item: item + 1) }
+        try checkLabels(examples.compactMap(\.label), of: model, path: path)
         let results = try model.classify(examples.map(\.text), pairs: examples.map(\.pair), maxSeqLength: maxSeqLength,
                                          weighting: weighting, batchSize: batchSize)
         let correct = zip(results, examples).filter { ($0.label ?? String($0.labelIndex)) == $1.label }.count
@@ -32,9 +77,10 @@ public enum Evaluation {
     }
 
     /// Tags every sentence and scores the entities (or words) against the gold tags, in the
-    /// scheme the gold tags are written in.
-    public static func entities(_ model: ZenModel, _ sentences: [TaggedSentence], maxSeqLength: Int,
+    /// scheme the gold tags are written in. Every tag of `path` must be one the model predicts.
+    public static func entities(_ model: ZenModel, _ sentences: [TaggedSentence], path: String, maxSeqLength: Int,
                                 weighting: NgramWeighting, batchSize: Int = 32) throws -> EntityEvaluation {
+        try checkLabels(sentences.flatMap(\.labels), of: model, path: path)
         let tagged = try model.tag(sentences: sentences.map(\.chars), maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize)
         let gold = zip(sentences, tagged).map { Array($0.labels.prefix($1.labeledCount)) }
         let predicted = tagged.map { Array($0.labels.prefix($0.labeledCount)) }
@@ -42,5 +88,15 @@ public enum Evaluation {
         let (overall, byType) = EntityScores.score(gold: gold, predicted: predicted, scheme: scheme)
         return EntityEvaluation(overall: overall, byType: byType, scheme: scheme, sentences: sentences.count,
                                 truncated: zip(sentences, tagged).filter { $1.labeledCount < $0.chars.count }.count)
+    }
+
+    /// Labels the model cannot predict would score as silent misses: refused, by name.
+    private static func checkLabels(_ labels: [String], of model: ZenModel, path: String) throws {
+        let classes = model.config.numLabels ?? 0
+        let known = model.config.id2label.map { names in names.keys.sorted().map { names[$0]! } } ?? (0..<classes).map(String.init)
+        let knownSet = Set(known)
+        var unknown: [String] = []
+        for label in labels where !knownSet.contains(label) && !unknown.contains(label) { unknown.append(label) }
+        guard unknown.isEmpty else { throw TrainingDataError.labelsUnknownToModel(unknown, path: path, known: known.filter { !$0.hasPrefix("[") }) }
     }
 }

@@ -41,11 +41,29 @@ public struct StepRecord: Sendable, Equatable {
 
 public enum FineTuningError: Error, Equatable, CustomStringConvertible {
     case nonFiniteLoss(step: Int, loss: Double)
+    case stopped(step: Int, checkpoint: String)
+    case nothingToResume(path: String)
+    case resumeMismatch(path: String, task: String, weighting: String, maxSeqLength: Int)
+    case outputIsFile(path: String)
+    case outputNotEmpty(path: String)
+    case unwritable(path: String)
 
     public var description: String {
         switch self {
         case .nonFiniteLoss(let step, let loss):
             return "the loss became \(loss.isNaN ? "NaN" : "infinite") at step \(step); the parameters from before that step are kept"
+        case .stopped(let step, let checkpoint):
+            return "stopped after step \(step); saved \(checkpoint) (continue with --resume)"
+        case .nothingToResume(let path):
+            return "nothing to resume: \(path) does not exist"
+        case .resumeMismatch(let path, let task, let weighting, let maxSeqLength):
+            return "\(path) was saved by a run with --task \(task) --weighting \(weighting) --max-seq-length \(maxSeqLength); resume with the same settings"
+        case .outputIsFile(let path):
+            return "--output \(path) is a file, not a directory"
+        case .outputNotEmpty(let path):
+            return "--output \(path) exists and is not empty; pass --overwrite to write into it, or --resume to continue its run"
+        case .unwritable(let path):
+            return "cannot write \(path); check that its directory is writable"
         }
     }
 }
@@ -71,8 +89,10 @@ public struct FineTuner: Sendable {
         self.examples = examples
         self.options = options
         self.optimizer = optimizer ?? AdamW(weightDecay: options.weightDecay)
+        let stepsPerEpoch = (examples.count + options.batchSize - 1) / options.batchSize
         schedule = LearningRateSchedule(peakRate: options.learningRate, examples: examples.count, epochs: options.epochs,
-                                        batchSize: options.batchSize, warmupRatio: options.warmupRatio)
+                                        batchSize: options.batchSize, warmupRatio: options.warmupRatio,
+                                        minimumSteps: stepsPerEpoch * options.epochs)
     }
 
     /// Optimizer steps taken.

@@ -7,10 +7,19 @@ public struct LearningRateSchedule: Sendable, Equatable {
     public var warmupSteps: Double
     public var endRate: Double
 
-    /// `totalSteps` is `floor(examples · epochs / batchSize)`, as the reference counts it.
-    public init(peakRate: Double, examples: Int, epochs: Int, batchSize: Int, warmupRatio: Double, endRate: Double = 1e-7) {
+    /// Whether the reference's step count was 0 and the schedule spans the run's steps instead.
+    public var isStretched: Bool { referenceSteps == 0 }
+    private var referenceSteps: Int
+
+    /// `totalSteps` is `floor(examples · epochs / batchSize)`, as the reference counts it, unless
+    /// that is 0 (fewer examples than one batch, where the reference's rate is NaN): then the
+    /// schedule spans `minimumSteps`, the steps the run takes.
+    public init(peakRate: Double, examples: Int, epochs: Int, batchSize: Int, warmupRatio: Double, endRate: Double = 1e-7,
+                minimumSteps: Int = 1) {
         self.peakRate = peakRate
-        totalSteps = examples * epochs / batchSize
+        let referenceSteps = examples * epochs / batchSize
+        self.referenceSteps = referenceSteps
+        totalSteps = referenceSteps > 0 ? referenceSteps : max(1, minimumSteps)
         warmupSteps = warmupRatio * Double(totalSteps)
         self.endRate = endRate
     }

@@ -4,17 +4,17 @@ import ZenText
 
 /// The labels a classifier head predicts, in order.
 public struct ClassLabels: Sendable, Equatable {
-    public let task: FineTuningTask
+    public let task: ModelTask
     /// Classification: the classes. Token tasks: the tags of the data (`B-PER`, …, or `B`/`M`/`E`/`S`).
     public let names: [String]
 
-    public init(task: FineTuningTask, names: [String]) {
+    public init(task: ModelTask, names: [String]) {
         self.task = task
         self.names = names
     }
 
     /// The labels of a training set in their order of first appearance (spec section 6).
-    public static func firstAppearance(task: FineTuningTask, _ labels: some Sequence<String>) -> ClassLabels {
+    public static func firstAppearance(task: ModelTask, _ labels: some Sequence<String>) -> ClassLabels {
         var seen = Set<String>()
         return ClassLabels(task: task, names: labels.filter { seen.insert($0).inserted })
     }
@@ -25,10 +25,7 @@ public struct ClassLabels: Sendable, Equatable {
     /// The name of each logit: the classes, or for token tasks `[PAD]` then the tag set, as the
     /// reference's token classifier has it.
     public var classNames: [String] {
-        switch task {
-        case .classification: return names
-        case .ner: return ["[PAD]"] + tagSet.names
-        }
+        task == .ner ? ["[PAD]"] + tagSet.names : names
     }
 
     /// The class index of a classification label.
@@ -45,13 +42,17 @@ public struct TrainingExample: Sendable {
 public enum TrainingDataError: Error, Equatable, CustomStringConvertible {
     case unknownLabel(String, path: String, item: Int, known: [String])
     case missingLabel(path: String, item: Int)
+    case labelsUnknownToModel([String], path: String, known: [String])
 
     public var description: String {
         switch self {
         case .unknownLabel(let label, let path, let item, let known):
             return "\(path) item \(item): label \"\(label)\" is not among the training labels (\(known.joined(separator: ", ")))"
         case .missingLabel(let path, let item):
-            return "\(path) item \(item) has no label"
+            return "\(path) item \(item) has no label (evaluation and training need one on every item; name its field with --label-field)"
+        case .labelsUnknownToModel(let labels, let path, let known):
+            return "\(path): the model does not predict the label\(labels.count == 1 ? "" : "s") \(labels.map { "\"\($0)\"" }.joined(separator: ", ")) "
+                + "(its labels: \(known.joined(separator: ", "))); evaluate on data labelled as the model was trained"
         }
     }
 }

@@ -24,7 +24,7 @@ struct EmbedCommand: ParsableCommand {
             let output = try model.encode(builder.sequenceFeatures(text: input.text, pair: input.text_pair))
             var object = JSONObjectBuilder()
             if let id = input.id { object.add("id", raw: id.json) }
-            object.add("pooled_output", output.pooled)
+            if let pooled = output.pooled { object.add("pooled_output", pooled) }
             object.add("sequence_output", (0..<output.sequence.shape[0]).map { output.sequence.row($0) })
             return object.json
         }

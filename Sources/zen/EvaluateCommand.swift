@@ -20,7 +20,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
 
     @Option(help: "classification or ner (token tagging, also word segmentation).")
-    var task: FineTuningTask
+    var task: ModelTask
 
     @Option(help: "Labelled file: CLUE-style JSON Lines (classification) or char-per-line tags (ner).")
     var data: String
@@ -36,10 +36,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Compute threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    func validate() throws { try ModelTask.require(task, in: [.classification, .ner]) }
+
     func run() throws {
         ComputeThreads.set(max(1, threads))
         let model = try model.load()
         let weighting = weighting ?? model.config.ngramWeighting ?? .frequency
-        print(try evaluate(model, task: task, path: data, data: fields, maxSeqLength: maxSeqLength, weighting: weighting).json)
+        FileHandle.standardOutput.write(try ResultJSON.line(evaluate(model, task: task, path: data, data: fields,
+                                                                     maxSeqLength: maxSeqLength, weighting: weighting)))
     }
 }

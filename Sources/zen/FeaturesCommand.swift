@@ -3,10 +3,6 @@ import Foundation
 import ZenText
 import ZenModel
 
-enum Task: String, ExpressibleByArgument, CaseIterable {
-    case sequence, token
-}
-
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
@@ -22,7 +18,7 @@ struct FeaturesCommand: ParsableCommand {
     var model: String
 
     @Option(help: "sequence (classification, pairs) or token (NER, segmentation).")
-    var task: Task
+    var task: InputLayout
 
     @Option(help: "Ordered label list for token tasks, comma separated; ids start at 1. [CLS] and [SEP] are appended when absent.")
     var labels: String?
@@ -42,7 +38,7 @@ struct FeaturesCommand: ParsableCommand {
         }
     }
 
-    private static func featuresLine(for line: JSONLine, task: Task, inputPath: String,
+    private static func featuresLine(for line: JSONLine, task: InputLayout, inputPath: String,
                                      builder: FeatureBuilder, labelSet: LabelSet?) throws -> String {
         var object = JSONObjectBuilder()
         let features: InputFeatures

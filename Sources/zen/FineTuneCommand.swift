@@ -21,7 +21,7 @@ struct FineTuneCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
 
     @Option(help: "classification or ner (token tagging: BIO, BIOS, BIOES or BMES tags).")
-    var task: FineTuningTask
+    var task: ModelTask
 
     @Option(help: "Training file: CLUE-style JSON Lines (classification) or char-per-line tags (ner).")
     var train: String
@@ -92,6 +92,7 @@ struct FineTuneCommand: ParsableCommand {
     @OptionGroup var fields: DataOptions
 
     func validate() throws {
+        try ModelTask.require(task, in: [.classification, .ner])
         try validateMaxSeqLength(maxSeqLength)
         guard batchSize >= 1, epochs >= 1, gradientAccumulation >= 1, threads >= 1 else {
             throw ValidationError("--batch-size, --epochs, --gradient-accumulation and --threads must be positive")
@@ -108,87 +109,55 @@ struct FineTuneCommand: ParsableCommand {
         if weighting == .referenceToken, task != .ner { throw ValidationError(TextError.weightingNeedsTokenTask(weighting).description) }
     }
 
-    var checkpointDirectory: String { output + "/checkpoint" }
-
     func run() throws {
         ComputeThreads.set(threads)
-        let state = try prepareOutput()
+        let state = try FineTuningRun.prepare((output, task, weighting, maxSeqLength), resume: resume, overwrite: overwrite)
         let labels = try state.map { ClassLabels(task: task, names: $0.labels) }
             ?? (labels.isEmpty ? fields.labels(task: task, path: train)
                 : ClassLabels(task: task, names: labels.flatMap { $0.split(separator: ",").map(String.init) }))
         let options = state?.options ?? fineTuningOptions
-        let source = state == nil ? model.model : checkpointDirectory
-        let pretrained = try ZenModel(directory: source)
+        let settings = FineTuningRun.Settings(source: model.model, output: output, task: task, labels: labels, weighting: weighting,
+                                              maxSeqLength: maxSeqLength, evalEvery: evalEvery, maxSteps: maxSteps)
+        let pretrained = try ZenModel(directory: state == nil ? model.model : settings.checkpointDirectory)
         let builder = try pretrained.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
         let examples = try fields.examples(task: task, path: train, builder: builder, labels: labels)
         // The dev file is checked now, not after the first epoch: a label training never saw is an error.
         if let dev { _ = try fields.examples(task: task, path: dev, builder: builder, labels: labels) }
         let trainable = try TrainableModel(pretrained, task: task, classNames: labels.classNames, seed: options.seed)
-        let optimizer = try state.map { try Checkpoints.readOptimizer(checkpointDirectory, weightDecay: options.weightDecay, steps: $0.step) }
-        var tuner = FineTuner(model: trainable, examples: examples, options: options, optimizer: optimizer)
-        var best = (metric: state?.bestMetric, step: state?.bestStep)
-        var progress = ProgressReporter(total: tuner.totalSteps, startStep: tuner.step)
-        progress.log("\(state == nil ? "fine-tuning" : "resuming at step \(tuner.step) of") \(examples.count) examples, "
-            + "\(tuner.stepsPerEpoch) steps an epoch, \(tuner.totalSteps) steps, labels: \(labels.names.joined(separator: " "))")
-        let trainLog = try LogFile(output + "/train_log.jsonl", keepingSteps: tuner.step)
-        let evalLog = try dev.map { _ in try LogFile(output + "/eval_log.jsonl", keepingSteps: tuner.step) }
+        let optimizer = try state.map { try Checkpoints.readOptimizer(settings.checkpointDirectory, weightDecay: options.weightDecay, steps: $0.step) }
+        let tuner = FineTuner(model: trainable, examples: examples, options: options, optimizer: optimizer)
+        var run = try FineTuningRun(settings: settings, tuner: tuner, state: state, evaluate: dev.map { [task, maxSeqLength, weighting, fields] dev in
+            { model in try evaluate(model, task: task, path: dev, data: fields, maxSeqLength: maxSeqLength, weighting: weighting) }
+        })
 
-        func trainingState() -> TrainingState {
-            TrainingState(step: tuner.step, options: options, task: task.rawValue, labels: labels.names, weighting: weighting.rawValue,
-                          maxSeqLength: maxSeqLength, bestMetric: best.metric, bestStep: best.step)
+        var progress = ProgressReporter(total: run.plannedSteps, startStep: tuner.step)
+        progress.log("\(state == nil ? "fine-tuning" : "resuming at step \(tuner.step) of") \(examples.count) examples, "
+            + "\(tuner.stepsPerEpoch) steps an epoch, \(run.plannedSteps) steps, labels: \(labels.names.joined(separator: " "))")
+        if tuner.schedule.isStretched {
+            progress.log("\(examples.count) examples × \(options.epochs) epochs are fewer than one batch of \(options.batchSize): "
+                + "the reference's schedule would have 0 steps; it spans the run's \(tuner.schedule.totalSteps) steps instead")
         }
         Interrupt.install()
-        var trainingSeconds = 0.0, trainedExamples = 0
-        while !tuner.isFinished, maxSteps.map({ tuner.step < $0 }) ?? true {
-            if Interrupt.requested {
-                try Checkpoints.writeResumable(tuner, state: trainingState(), source: model.model, to: checkpointDirectory)
-                progress.log("interrupted after step \(tuner.step); saved \(checkpointDirectory) (continue with --resume)")
-                throw ExitCode(130)
-            }
-            let record: StepRecord
-            let started = Date()
-            do {
-                record = try tuner.trainStep()
-                trainingSeconds += Date().timeIntervalSince(started)
-                trainedExamples += record.examples
-            } catch let error as FineTuningError {
-                // The parameters are still those of the last good step: keep them resumable, and
-                // as the model when no better one was saved.
-                try Checkpoints.writeResumable(tuner, state: trainingState(), source: model.model, to: checkpointDirectory)
-                if best.step == nil { try Checkpoints.writeModel(tuner.model, source: model.model, weighting: weighting, to: output) }
-                throw CLIError("\(error)")
-            }
-            try trainLog.append("{\"step\":\(record.step),\"loss\":\(record.loss),\"lr\":\(record.learningRate)}")
-            progress.update(step: record.step, epoch: record.epoch, loss: record.loss, learningRate: record.learningRate, examples: record.examples)
-            let epochEnds = record.step % tuner.stepsPerEpoch == 0
-            if let dev, epochEnds || evalEvery.map({ record.step % $0 == 0 }) == true {
-                let (metric, json) = try evaluate(tuner.model.inferenceModel, task: task, path: dev, data: fields,
-                                                  maxSeqLength: maxSeqLength, weighting: weighting)
-                try evalLog?.append("{\"step\":\(record.step),\"epoch\":\(record.epoch + 1),\"dev\":\(json)}")
-                let improved = best.metric.map { metric > $0 } ?? true
-                progress.log("step \(record.step): dev \(task == .classification ? "accuracy" : "F1") \(String(format: "%.4f", metric))"
-                    + (improved ? " (best so far, saved)" : ""))
-                if improved {
-                    best = (metric, record.step)
-                    try Checkpoints.writeModel(tuner.model, source: model.model, weighting: weighting, to: output)
+        let summary: FineTuningRun.Summary
+        do {
+            summary = try run.run(shouldStop: { Interrupt.requested }) { event in
+                switch event {
+                case .step(let record):
+                    progress.update(step: record.step, epoch: record.epoch, loss: record.loss, learningRate: record.learningRate, examples: record.examples)
+                case .evaluated(let step, let metric, let improved):
+                    progress.log("step \(step): dev \(task == .classification ? "accuracy" : "F1") \(String(format: "%.4f", metric))"
+                        + (improved ? " (best so far, saved)" : ""))
                 }
             }
-            if epochEnds, !tuner.isFinished {
-                try Checkpoints.writeResumable(tuner, state: trainingState(), source: model.model, to: checkpointDirectory)
-            }
+        } catch FineTuningError.stopped(let step, let checkpoint) {
+            progress.log("interrupted after step \(step); saved \(checkpoint) (continue with --resume)")
+            throw ExitCode(130)
+        } catch let error as FineTuningError {
+            progress.finish()
+            throw CLIError("\(error)")
         }
-        if dev == nil { try Checkpoints.writeModel(tuner.model, source: model.model, weighting: weighting, to: output) }
-        try? FileManager.default.removeItem(atPath: checkpointDirectory)
-        var summary = JSONObjectBuilder()
-        summary.add("steps", raw: "\(tuner.step)")
-        summary.add("output", raw: jsonString(output))
-        summary.add("train_seconds", raw: String(format: "%.3f", trainingSeconds))
-        summary.add("examples_per_second", raw: String(format: "%.3f", Double(trainedExamples) / max(trainingSeconds, 1e-9)))
-        if let metric = best.metric, let step = best.step {
-            summary.add("best_dev", raw: "\(metric)")
-            summary.add("best_step", raw: "\(step)")
-        }
-        print(summary.json)
+        progress.finish()
+        FileHandle.standardOutput.write(try ResultJSON.line(summary))
     }
 
     var fineTuningOptions: FineTuningOptions {
@@ -198,59 +167,4 @@ struct FineTuneCommand: ParsableCommand {
         (options.gradientAccumulation, options.maxGradientNorm, options.labelSmoothing) = (gradientAccumulation, maxGradNorm, labelSmoothing)
         return options
     }
-
-    /// Checks the output directory; returns the saved state when resuming.
-    private func prepareOutput() throws -> TrainingState? {
-        let files = FileManager.default
-        if resume {
-            guard files.fileExists(atPath: checkpointDirectory + "/trainer_state.json") else {
-                throw CLIError("nothing to resume: \(checkpointDirectory)/trainer_state.json does not exist")
-            }
-            let state = try Checkpoints.readState(checkpointDirectory)
-            guard state.task == task.rawValue, state.weighting == weighting.rawValue, state.maxSeqLength == maxSeqLength else {
-                throw CLIError("\(checkpointDirectory) was saved by a run with --task \(state.task) --weighting \(state.weighting) "
-                    + "--max-seq-length \(state.maxSeqLength); resume with the same settings")
-            }
-            return state
-        }
-        var isDirectory: ObjCBool = false
-        if files.fileExists(atPath: output, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw CLIError("--output \(output) is a file, not a directory") }
-            if !(try files.contentsOfDirectory(atPath: output)).isEmpty, !overwrite {
-                throw CLIError("--output \(output) exists and is not empty; pass --overwrite to write into it, or --resume to continue its run")
-            }
-        }
-        try files.createDirectory(atPath: output, withIntermediateDirectories: true)
-        for stale in ["train_log.jsonl", "eval_log.jsonl", "checkpoint"] { try? files.removeItem(atPath: output + "/" + stale) }
-        return nil
-    }
-}
-
-/// A JSON Lines log appended to line by line. Lines of steps after `keepingSteps` (left by a
-/// run that went on past its last checkpoint) are dropped when a run resumes.
-final class LogFile {
-    private let handle: FileHandle
-
-    init(_ path: String, keepingSteps steps: Int) throws {
-        var kept = ""
-        if steps > 0, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            for line in text.split(separator: "\n") {
-                guard let data = line.data(using: .utf8),
-                      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                      let step = object["step"] as? Int, step <= steps else { continue }
-                kept += line + "\n"
-            }
-        }
-        guard FileManager.default.createFile(atPath: path, contents: Data(kept.utf8)), let handle = FileHandle(forWritingAtPath: path) else {
-            throw CLIError("cannot write \(path)")
-        }
-        handle.seekToEndOfFile()
-        self.handle = handle
-    }
-
-    func append(_ line: String) throws {
-        try handle.write(contentsOf: Data((line + "\n").utf8))
-    }
-
-    deinit { try? handle.close() }
 }

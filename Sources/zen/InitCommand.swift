@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZenModel
 import ZenText
+import ZenTraining
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,15 +44,14 @@ struct InitCommand: ParsableCommand {
         let config = try ZenConfig(hiddenSize: hiddenSize, numHiddenLayers: numHiddenLayers, numHiddenWordLayers: numHiddenWordLayers,
                                    numAttentionHeads: numAttentionHeads, intermediateSize: intermediateSize,
                                    vocabSize: tokenizer.vocabulary.count, wordSize: lines.count + 1, maxNgrams: maxNgrams)   // ids are line numbers + 1; 0 pads
-        try files.createDirectory(atPath: output, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: config.jsonObject, options: [.prettyPrinted, .sortedKeys])
-            .write(to: URL(fileURLWithPath: output + "/config.json"))
-        try Data(contentsOf: URL(fileURLWithPath: vocab)).write(to: URL(fileURLWithPath: output + "/vocab.txt"))
-        try Data(ngramText.utf8).write(to: URL(fileURLWithPath: output + "/ngram.txt"))
+        var encoder = ZenEncoder(config: config, pooler: true)
+        var random = RandomParameters(seed: seed, standardDeviation: config.initializerRange)
+        encoder.walkParameters(&random)
+        try Checkpoints.writeModel(encoder, config: config, vocabulary: try Data(contentsOf: URL(fileURLWithPath: vocab)),
+                                   ngrams: Data(ngramText.utf8), to: output)
         // Loading checks the lexicon against the vocabulary, as every later command will.
         _ = try NgramDictionary(contentsOf: output + "/ngram.txt", tokenizer: tokenizer)
-        let parameters = config.initialParameters(seed: seed)
-        try SafeTensors.write(parameters.map { (name: $0.name, data: TensorData($0.tensor)) }, to: output + "/model.safetensors")
+        let parameters = encoder.namedParameters
         let count = parameters.reduce(0) { $0 + $1.tensor.count }
         print("{\"output\":\(jsonString(output)),\"parameters\":\(count),\"ngrams\":\(lines.count)}")
     }

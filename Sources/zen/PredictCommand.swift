@@ -18,12 +18,10 @@ struct PredictCommand: ParsableCommand {
         """
     )
 
-    enum Task: String, ExpressibleByArgument, CaseIterable { case classification, ner, mlm }
-
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "classification, ner or mlm.")
-    var task: Task
+    @Option(help: "classification, ner or fill-mask (also called mlm).")
+    var task: ModelTask
 
     @OptionGroup var lines: LinesOptions
 
@@ -39,7 +37,10 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "classification: write only {\"id\", \"label\"}, the reference's predict.json form.")
     var noLogits = false
 
-    func validate() throws { try lines.requireTokenTask(task == .ner) }
+    func validate() throws {
+        try ModelTask.require(task, in: [.classification, .ner, .fillMask])
+        try lines.requireTokenTask(task == .ner)
+    }
 
     func run() throws {
         let model = try model.load()
@@ -77,7 +78,7 @@ struct PredictCommand: ParsableCommand {
                 }.joined(separator: ",") + "]")
                 object.add("logits", result.logits)
                 if result.labeledCount < input.chars.count { object.add("truncated", raw: "true") }
-            case .mlm:
+            case .fillMask, .embed:
                 let input = try decodeLine(SequenceInput.self, line, path: inputPath)
                 if let id = input.id { object.add("id", raw: id.json) }
                 let result = try model.fillMask(input.text, pair: input.text_pair, topK: 5, maxSeqLength: maxSeqLength, weighting: weighting)

@@ -30,6 +30,11 @@ struct ProgressReporter {
         }
     }
 
+    /// Ends the bar's line, so that what follows starts on a line of its own.
+    func finish() {
+        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
     /// A line of its own, below the bar.
     func log(_ message: String) {
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[2K" : "") + message + "\n").utf8))

@@ -3,6 +3,7 @@ import Testing
 import ZenModel
 import ZenTensor
 import ZenText
+import ZenTraining
 
 /// The loss and every parameter's gradient against the reference's `grads.safetensors`
 /// (dropout off), relative 1e-3 on each gradient whose norm is not negligible.

@@ -76,7 +76,7 @@ import ZenText
         let (outputs, failure) = try await (first, second)
         #expect(outputs.count == 1)
         #expect(throws: ModelError.self) { try failure.get() }
-        #expect(maxDifference(outputs[0].pooled, try Fixtures.classifier.encode(good).pooled) == 0)
+        #expect(maxDifference(try #require(outputs[0].pooled), try #require(try Fixtures.classifier.encode(good).pooled)) == 0)
     }
 }
 

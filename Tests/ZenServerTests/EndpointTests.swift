@@ -101,7 +101,7 @@ import ZenModel
             let embeddings = try #require((response.json as? [String: Any])?["embeddings"] as? [[NSNumber]])
             for (embedding, output) in zip(embeddings, outputs) {
                 let expected = switch pooling {
-                case .pooler: output.pooled
+                case .pooler: output.pooled!
                 case .cls: output.sequence.row(0)
                 case .mean: (0..<output.sequence.shape[1]).map { column in
                     (0..<output.sequence.shape[0]).map { output.sequence.row($0)[column] }.reduce(0, +) / Float(output.sequence.shape[0])

@@ -109,10 +109,10 @@ import Testing
         let w = Self.random([queries.rowCount, hidden], seed: 19)
         func loss(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ rr: Tensor, _ rw: Tensor) -> Double {
             Self.project(ZenTensor.relativeAttention(query: q, key: k, value: v, contentBias: rr, positionBias: rw, segments: segments,
-                                                     queries: queries, positions: positions, dropout: dropout), w)
+                                                     queryRows: queries, positions: positions, dropout: dropout), w)
         }
         let d = relativeAttentionBackward(w, query: q, key: k, value: v, contentBias: rr, positionBias: rw, segments: segments,
-                                          queries: queries, positions: positions, dropout: dropout)
+                                          queryRows: queries, positions: positions, dropout: dropout)
         Self.check("attention query", q, analytic: d.query) { loss($0, k, v, rr, rw) }
         Self.check("attention key", k, analytic: d.key) { loss(q, $0, v, rr, rw) }
         Self.check("attention value", v, analytic: d.value) { loss(q, k, $0, rr, rw) }

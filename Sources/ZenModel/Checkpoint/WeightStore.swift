@@ -13,7 +13,7 @@ public enum Precision: String, Sendable, CaseIterable {
 /// (`embeddings.word_embeddings.weight`, `encoder.layer.0.…`) and with LayerNorm parameters named
 /// `weight`/`bias`; heads keep their names (`classifier.weight`, `cls.predictions.bias`). So a
 /// bare encoder, a model with heads, and the old `gamma`/`beta` naming all load the same way.
-public struct WeightStore: @unchecked Sendable {
+public struct WeightStore: @unchecked Sendable, ParameterVisitor {
     public let path: String
     /// The arithmetic the model built from these weights will use.
     public var precision: Precision = .fp32
@@ -61,6 +61,13 @@ public struct WeightStore: @unchecked Sendable {
     public func contains(_ name: String) -> Bool { tensors[name] != nil }
 
     public func data(_ name: String) -> TensorData? { tensors[name] }
+
+    /// Loading: each parameter is the tensor of its name, packed for `precision`.
+    public func visit(_ name: String, shape: [Int], kind: ParameterKind, _ tensor: inout Tensor) throws(CheckpointError) {
+        tensor = try self.tensor(name, shape: shape)
+    }
+
+    public var packing: Precision? { precision }
 
     /// The tensor `name`, which must have `shape`: float32 used in place, other types converted.
     public func tensor(_ name: String, shape: [Int]) throws(CheckpointError) -> Tensor {

@@ -1,52 +1,68 @@
 import ZenTensor
 
 /// The task heads a checkpoint may carry (spec section 5); each is present only if its weights are.
-struct Heads: Sendable {
+package struct Heads: Sendable, ParameterWalkable {
     /// `classifier`: sequence classification over the pooled output, or token classification
-    /// over every position; the checkpoint does not say which, the caller's task does.
-    let classifier: Linear?
-    let maskedLM: MaskedLMHead?
+    /// over every position (`ZenModel.classifierTask` tells which).
+    package var classifier: Linear?
+    var maskedLM: MaskedLMHead?
     /// `cls.seq_relationship`: next-sentence prediction over the pooled output.
-    let nextSentence: Linear?
+    var nextSentence: Linear?
     /// `qa_outputs`: start and end logits of span extraction.
-    let span: Linear?
+    var span: Linear?
 
-    init(_ store: WeightStore, config: ZenConfig, wordEmbeddings: Tensor) throws(CheckpointError) {
+    /// The heads whose tensors `store` holds.
+    init(_ store: WeightStore, config: ZenConfig) {
         let hidden = config.hiddenSize
-        if let data = store.data("classifier.weight") {
-            let labels = config.numLabels ?? data.shape.first ?? 0
-            classifier = try Linear(store, "classifier", inputs: hidden, outputs: labels)
-        } else {
-            classifier = nil
+        if let shape = store.data("classifier.weight")?.shape {
+            classifier = Linear("classifier", inputs: hidden, outputs: config.numLabels ?? shape.first ?? 0)
         }
-        maskedLM = store.contains("cls.predictions.bias")
-            ? try MaskedLMHead(store, config: config, wordEmbeddings: wordEmbeddings) : nil
-        nextSentence = store.contains("cls.seq_relationship.weight")
-            ? try Linear(store, "cls.seq_relationship", inputs: hidden, outputs: 2) : nil
-        span = store.contains("qa_outputs.weight") ? try Linear(store, "qa_outputs", inputs: hidden, outputs: 2) : nil
+        if store.contains("cls.predictions.bias") {
+            maskedLM = MaskedLMHead(config: config, tied: !store.contains("cls.predictions.decoder.weight"))
+        }
+        if store.contains("cls.seq_relationship.weight") { nextSentence = Linear("cls.seq_relationship", inputs: hidden, outputs: 2) }
+        if store.contains("qa_outputs.weight") { span = Linear("qa_outputs", inputs: hidden, outputs: 2) }
     }
 
     /// A fine-tuned model's only head.
-    init(classifier: Linear) {
+    package init(classifier: Linear) {
         self.classifier = classifier
-        (maskedLM, nextSentence, span) = (nil, nil, nil)
+    }
+
+    package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try classifier?.walkParameters(&visitor)
+        try maskedLM?.walkParameters(&visitor)
+        try nextSentence?.walkParameters(&visitor)
+        try span?.walkParameters(&visitor)
     }
 }
 
 /// `decoder(LN(GELU(dense(X)))) + bias`, the decoder tied to the character embeddings unless the
 /// checkpoint stores its own copy.
-struct MaskedLMHead: Sendable {
-    let transform: Linear
-    let norm: LayerNorm
-    let decoder: Linear
+struct MaskedLMHead: Sendable, ParameterWalkable {
+    var transform: Linear
+    var norm: LayerNorm
+    var decoder: Linear
+    /// The decoder's weight is the character embedding table, not a parameter of its own.
+    let tied: Bool
 
-    init(_ store: WeightStore, config: ZenConfig, wordEmbeddings: Tensor) throws(CheckpointError) {
-        let (hidden, vocabulary) = (config.hiddenSize, config.vocabSize)
-        transform = try Linear(store, "cls.predictions.transform.dense", inputs: hidden, outputs: hidden)
-        norm = try LayerNorm(store, "cls.predictions.transform.LayerNorm", width: hidden, eps: config.layerNormEps)
-        let weight = store.contains("cls.predictions.decoder.weight")
-            ? try store.tensor("cls.predictions.decoder.weight", shape: [vocabulary, hidden]) : wordEmbeddings
-        decoder = Linear(name: "cls.predictions.decoder", weight: weight, bias: try store.tensor("cls.predictions.bias", shape: [vocabulary]), precision: store.precision)
+    init(config: ZenConfig, tied: Bool) {
+        let hidden = config.hiddenSize
+        transform = Linear("cls.predictions.transform.dense", inputs: hidden, outputs: hidden)
+        norm = LayerNorm("cls.predictions.transform.LayerNorm", width: hidden, eps: config.layerNormEps)
+        decoder = Linear("cls.predictions.decoder", inputs: hidden, outputs: config.vocabSize)
+        self.tied = tied
+    }
+
+    /// The decoder's bias is stored as `cls.predictions.bias`, as in BERT.
+    mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try transform.walkParameters(&visitor)
+        try norm.walkParameters(&visitor)
+        if !tied {
+            try visitor.visit("cls.predictions.decoder.weight", shape: [decoder.outputs, decoder.inputs], kind: .weight, &decoder.weight)
+            if let precision = visitor.packing { decoder.use(weight: decoder.weight, precision: precision) }
+        }
+        try visitor.visit("cls.predictions.bias", shape: [decoder.outputs], kind: .bias, &decoder.bias)
     }
 
     /// Vocabulary logits `[rows, V]` for the given rows of the sequence output.

@@ -2,51 +2,69 @@ import ZenTensor
 
 /// `torch.nn.Linear`: `y = x · Wᵀ + b`, weight `[out, in]`; with `.bf16` precision the weight
 /// is also packed to bfloat16 and the product runs on the bfloat16 GEMM.
-struct Linear: Sendable {
+package struct Linear: Sendable, ParameterWalkable {
     /// The parameters' common prefix, e.g. `encoder.layer.0.intermediate.dense`.
-    let name: String
-    var weight: Tensor
-    var bias: Tensor
-    let packed: BF16Weight?
+    package let name: String
+    package let inputs: Int
+    package let outputs: Int
+    package var weight = Tensor.unset
+    package var bias = Tensor.unset
+    private(set) var packed: BF16Weight?
 
-    init(_ store: WeightStore, _ prefix: String, inputs: Int, outputs: Int) throws(CheckpointError) {
-        self.init(name: prefix, weight: try store.tensor(prefix + ".weight", shape: [outputs, inputs]),
-                  bias: try store.tensor(prefix + ".bias", shape: [outputs]), precision: store.precision)
+    package init(_ name: String, inputs: Int, outputs: Int) {
+        (self.name, self.inputs, self.outputs) = (name, inputs, outputs)
     }
 
-    /// A linear map whose weight lives elsewhere (the MLM decoder shares the word embeddings).
-    init(name: String, weight: Tensor, bias: Tensor, precision: Precision) {
-        self.name = name
+    package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try visitor.visit(name + ".weight", shape: [outputs, inputs], kind: .weight, &weight)
+        try visitor.visit(name + ".bias", shape: [outputs], kind: .bias, &bias)
+        if let precision = visitor.packing { pack(precision) }
+    }
+
+    /// Takes `weight` and packs it for `precision` (the MLM decoder shares the word embeddings).
+    mutating func use(weight: Tensor, precision: Precision) {
         self.weight = weight
-        self.bias = bias
+        pack(precision)
+    }
+
+    private mutating func pack(_ precision: Precision) {
         packed = precision == .bf16 ? BF16Weight(weight) : nil
     }
 
     /// `x · Wᵀ + b`, plus `residual` when given (added by the GEMM, not by a pass of its own).
-    func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+    package func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
         if let packed { return linear(x, weight: packed, bias: bias, residual: residual) }
         return linear(x, weight: weight, bias: bias, residual: residual)
+    }
+
+    /// `x · Wᵀ + b + residual`, as a BERT block's output projection computes it: in training,
+    /// `dropout` applies to the projection before the residual is added; without dropout the
+    /// GEMM adds the residual itself.
+    func callAsFunction(_ x: Tensor, residual: Tensor, dropout: Dropout?) -> Tensor {
+        guard let dropout else { return self(x, residual: residual) }
+        return dropout.apply(self(x)) + residual
     }
 }
 
 /// `torch.nn.LayerNorm` over the hidden dimension.
-struct LayerNorm: Sendable {
-    let name: String
-    var weight: Tensor
-    var bias: Tensor
-    let eps: Float
+package struct LayerNorm: Sendable, ParameterWalkable {
+    package let name: String
+    package let width: Int
+    package let eps: Float
+    package var weight = Tensor.unset
+    package var bias = Tensor.unset
 
-    init(_ store: WeightStore, _ prefix: String, width: Int, eps: Float) throws(CheckpointError) {
-        name = prefix
-        weight = try store.tensor(prefix + ".weight", shape: [width])
-        bias = try store.tensor(prefix + ".bias", shape: [width])
-        self.eps = eps
+    init(_ name: String, width: Int, eps: Float) {
+        (self.name, self.width, self.eps) = (name, width, eps)
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
+    package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try visitor.visit(name + ".weight", shape: [width], kind: .scale, &weight)
+        try visitor.visit(name + ".bias", shape: [width], kind: .bias, &bias)
+    }
 
-    /// Normalizes a tensor that nothing else holds, in place.
-    func callAsFunction(consuming x: consuming Tensor) -> Tensor {
+    /// Normalizes `x`, in place when nothing else holds it.
+    package func callAsFunction(_ x: consuming Tensor) -> Tensor {
         layerNormInPlace(&x, weight: weight, bias: bias, eps: eps)
         return x
     }

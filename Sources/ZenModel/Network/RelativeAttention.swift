@@ -7,32 +7,30 @@ import ZenTensor
 ///
 /// The projections are single GEMMs over the whole stacked batch; the scores are
 /// `relativeAttention` of the tensor core.
-struct RelativeAttention: Sendable {
-    let name: String
-    var query: Linear
-    var key: Linear
-    var value: Linear
+package struct RelativeAttention: Sendable, ParameterWalkable {
+    package let name: String
+    let heads, headSize: Int
+    package var query, key, value: Linear
     /// `[heads, d]`; goes with the content term (the reference's naming, kept).
-    var contentBias: Tensor
+    package var contentBias = Tensor.unset
     /// `[heads, d]`; goes with the position term.
-    var positionBias: Tensor
+    package var positionBias = Tensor.unset
 
-    init(_ store: WeightStore, _ prefix: String, config: ZenConfig) throws(CheckpointError) {
-        name = prefix
+    init(_ name: String, config: ZenConfig) {
+        self.name = name
+        (heads, headSize) = (config.numAttentionHeads, config.headSize)
         let hidden = config.hiddenSize
-        let (heads, headSize) = (config.numAttentionHeads, config.headSize)
-        query = try Linear(store, prefix + ".query", inputs: hidden, outputs: hidden)
-        key = try Linear(store, prefix + ".key", inputs: hidden, outputs: hidden)
-        value = try Linear(store, prefix + ".value", inputs: hidden, outputs: hidden)
-        contentBias = try store.tensor(prefix + ".r_r_bias", shape: [heads, headSize])
-        positionBias = try store.tensor(prefix + ".r_w_bias", shape: [heads, headSize])
+        query = Linear(name + ".query", inputs: hidden, outputs: hidden)
+        key = Linear(name + ".key", inputs: hidden, outputs: hidden)
+        value = Linear(name + ".value", inputs: hidden, outputs: hidden)
     }
 
-    /// The context vectors of `x` `[Σ T, H]`, before the output projection: for every row, or
-    /// with `queries` for the rows of `xQueries` only (the first positions of each sequence).
-    func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions,
-                        queries: (x: Tensor, segments: Segments)? = nil) -> Tensor {
-        relativeAttention(query: query(queries?.x ?? x), key: key(x), value: value(x), contentBias: contentBias,
-                          positionBias: positionBias, segments: segments, queries: queries?.segments, positions: positions)
+    /// The biases first: a new model draws them before the projections (as it always has).
+    package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try visitor.visit(name + ".r_r_bias", shape: [heads, headSize], kind: .weight, &contentBias)
+        try visitor.visit(name + ".r_w_bias", shape: [heads, headSize], kind: .weight, &positionBias)
+        try query.walkParameters(&visitor)
+        try key.walkParameters(&visitor)
+        try value.walkParameters(&visitor)
     }
 }

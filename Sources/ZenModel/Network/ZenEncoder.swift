@@ -3,99 +3,135 @@ import ZenText
 
 /// `LN(table[ids] + typeTable[types])`: the character embeddings, and the n-gram embeddings
 /// (whose type is always 0 in the reference pipelines). There are no absolute positions.
-struct Embeddings: Sendable {
-    let name: String
-    var table: Tensor
-    var typeTable: Tensor
-    var norm: LayerNorm
+package struct Embeddings: Sendable, ParameterWalkable {
+    package let name: String
+    let entries, width, types: Int
+    package var table = Tensor.unset
+    package var typeTable = Tensor.unset
+    package var norm: LayerNorm
 
-    init(_ store: WeightStore, _ prefix: String, entries: Int, config: ZenConfig) throws(CheckpointError) {
-        name = prefix
-        table = try store.tensor(prefix + ".word_embeddings.weight", shape: [entries, config.hiddenSize])
-        typeTable = try store.tensor(prefix + ".token_type_embeddings.weight", shape: [config.typeVocabSize, config.hiddenSize])
-        norm = try LayerNorm(store, prefix + ".LayerNorm", width: config.hiddenSize, eps: config.layerNormEps)
+    init(_ name: String, entries: Int, config: ZenConfig) {
+        (self.name, self.entries, width, types) = (name, entries, config.hiddenSize, config.typeVocabSize)
+        norm = LayerNorm(name + ".LayerNorm", width: width, eps: config.layerNormEps)
     }
 
-    func callAsFunction(_ ids: [Int32], types: [Int32]) -> Tensor {
-        norm(gather(table, rows: ids) + gather(typeTable, rows: types))
+    package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try visitor.visit(name + ".word_embeddings.weight", shape: [entries, width], kind: .embedding, &table)
+        try visitor.visit(name + ".token_type_embeddings.weight", shape: [types, width], kind: .weight, &typeTable)
+        try norm.walkParameters(&visitor)
+    }
+
+    /// With `dropout` (training), also the LayerNorm's input, which the backward pass reads.
+    package func callAsFunction(_ ids: [Int32], types: [Int32], training dropout: Dropout? = nil) -> (output: Tensor, activations: EmbeddingActivations?) {
+        let sum = gather(table, rows: ids) + gather(typeTable, rows: types)
+        guard let dropout else { return (norm(consume sum), nil) }
+        return (dropout.apply(norm(sum)), EmbeddingActivations(ids: ids, types: types, sum: sum))
     }
 }
 
-/// What the encoder computes for one input.
-public struct EncoderOutput: Sendable {
-    /// `[T, H]`: the character states after the last layer and its n-gram fusion.
-    public var sequence: Tensor
-    /// `[H]`: `tanh(W_p · X[0] + b_p)`.
-    public var pooled: [Float]
-    /// `[T, H]` after each character layer (with its fusion), when asked for.
-    public var layers: [Tensor]
+/// What an embedding layer's backward pass reads from its forward pass.
+package struct EmbeddingActivations: Sendable {
+    package let ids: [Int32]
+    package let types: [Int32]
+    /// `table[ids] + typeTable[types]`, the LayerNorm's input.
+    package let sum: Tensor
 }
 
 /// The ZEN 2.0 encoder: character layers, n-gram layers, and the fusion `X += M · G` after every
 /// character layer; once the n-gram layers run out, the last n-gram states keep being added.
-struct ZenEncoder: Sendable {
+/// The pooler, `tanh(W_p · X[0] + b_p)`, is there when the checkpoint has it.
+package struct ZenEncoder: Sendable, ParameterWalkable {
     let config: ZenConfig
-    var embeddings: Embeddings
-    var ngramEmbeddings: Embeddings
-    var layers: [TransformerLayer]
-    var ngramLayers: [TransformerLayer]
-    var pooler: Linear?
+    package var embeddings: Embeddings
+    package var ngramEmbeddings: Embeddings
+    package var layers: [TransformerLayer]
+    package var ngramLayers: [TransformerLayer]
+    package var pooler: Linear?
 
-    init(_ store: WeightStore, config: ZenConfig) throws(CheckpointError) {
+    /// The encoder's shape; its parameters come from walking a source (a checkpoint, or
+    /// `RandomParameters` for a new model).
+    package init(config: ZenConfig, pooler hasPooler: Bool) {
         self.config = config
-        embeddings = try Embeddings(store, "embeddings", entries: config.vocabSize, config: config)
-        ngramEmbeddings = try Embeddings(store, "word_embeddings", entries: config.wordSize, config: config)
-        layers = try (0..<config.numHiddenLayers).map { i throws(CheckpointError) in
-            try TransformerLayer(store, "encoder.layer.\(i)", config: config)
-        }
-        ngramLayers = try (0..<config.numHiddenWordLayers).map { i throws(CheckpointError) in
-            try TransformerLayer(store, "encoder.word_layers.\(i)", config: config)
-        }
-        pooler = store.contains("pooler.dense.weight")
-            ? try Linear(store, "pooler.dense", inputs: config.hiddenSize, outputs: config.hiddenSize) : nil
+        embeddings = Embeddings("embeddings", entries: config.vocabSize, config: config)
+        ngramEmbeddings = Embeddings("word_embeddings", entries: config.wordSize, config: config)
+        layers = (0..<config.numHiddenLayers).map { TransformerLayer("encoder.layer.\($0)", config: config) }
+        ngramLayers = (0..<config.numHiddenWordLayers).map { TransformerLayer("encoder.word_layers.\($0)", config: config) }
+        pooler = hasPooler ? Linear("pooler.dense", inputs: config.hiddenSize, outputs: config.hiddenSize) : nil
     }
 
-    /// Runs a batch: every sequence at its real length, all of them stacked into the same GEMMs.
-    func callAsFunction(_ batch: [InputFeatures], keepLayers: Bool = false) -> [EncoderOutput] {
-        guard !batch.isEmpty else { return [] }
-        let hidden = config.hiddenSize
+    package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try embeddings.walkParameters(&visitor)
+        try ngramEmbeddings.walkParameters(&visitor)
+        for index in layers.indices { try layers[index].walkParameters(&visitor) }
+        for index in ngramLayers.indices { try ngramLayers[index].walkParameters(&visitor) }
+        try pooler?.walkParameters(&visitor)
+    }
+
+    /// Runs a batch: every sequence at its real length (what the reference computes at real
+    /// positions, whatever its padding), all of them stacked into the same GEMMs. Returns the
+    /// final character states `[Σ T, H]`, and with `keepLayers` those after each layer.
+    ///
+    /// The n-gram encoder runs over every n-gram slot, except that the fusion reads its states
+    /// only at the kept n-grams (the first slots), so its last layer computes just those rows;
+    /// a batch without any n-gram to fuse skips it, since its output would be multiplied by zero.
+    /// With `training`, dropout applies and what the backward pass reads is recorded.
+    package func callAsFunction(_ batch: [InputFeatures], keepLayers: Bool = false, training dropout: DropoutStreams? = nil) -> EncoderPass {
         let slots = batch[0].fusionMatrix.columnCount
         let characters = Segments(lengths: batch.map(\.inputIds.count))
         let ngramSlots = Segments(lengths: [Int](repeating: slots, count: batch.count))
+        let keptNgrams = Segments(lengths: batch.map(\.ngrams.count))
+        let usesNgrams = batch.contains { !$0.fusionMatrix.entries.isEmpty }
         let positions = RelativePositions(lengths: characters.lengths + [slots], dimension: config.headSize)
 
-        // The fusion reads n-gram states only at the kept n-grams (the first slots), so the last
-        // n-gram layer computes just those rows; the others remain its keys and values.
-        let kept = Segments(lengths: batch.map(\.ngrams.count))
-        var x = embeddings(batch.flatMap(\.inputIds), types: batch.flatMap(\.segmentIds))
-        var g = ngramEmbeddings(batch.flatMap(\.paddedNgramIds), types: [Int32](repeating: 0, count: ngramSlots.rowCount))
-        var gSlots = ngramSlots
+        var (x, embedded) = embeddings(batch.flatMap(\.inputIds), types: batch.flatMap(\.segmentIds), training: dropout?.embeddings)
+        var g = Tensor(zeros: [0, config.hiddenSize])
+        var ngramEmbedded: EmbeddingActivations?
+        if usesNgrams {
+            (g, ngramEmbedded) = ngramEmbeddings(batch.flatMap(\.paddedNgramIds), types: [Int32](repeating: 0, count: ngramSlots.rowCount),
+                                                 training: dropout?.ngramEmbeddings)
+        }
+        /// Where each sequence's n-gram states lie in `g`: all slots, then the kept ones only.
+        var ngramRows = ngramSlots
+        var layerActivations: [LayerActivations] = [], ngramActivations: [LayerActivations] = []
         var states: [Tensor] = []
         for (index, layer) in layers.enumerated() {
-            x = layer(x, segments: characters, positions: positions)
-            if index < ngramLayers.count {
-                let isLast = index == ngramLayers.count - 1
-                g = ngramLayers[index](g, segments: ngramSlots, positions: positions, outputs: isLast ? kept : nil)
-                if isLast { gSlots = kept }
-            }
-            for (sequence, features) in batch.enumerated() {
-                fuse(&x, rows: characters.starts[sequence], features.fusionMatrix, g, slots: gSlots.starts[sequence])
+            let saved: LayerActivations?
+            (x, saved) = layer(x, segments: characters, positions: positions, training: dropout?.characterLayer(index))
+            if let saved { layerActivations.append(saved) }
+            if usesNgrams {
+                if index < ngramLayers.count {
+                    let isLast = index == ngramLayers.count - 1
+                    let saved: LayerActivations?
+                    (g, saved) = ngramLayers[index](g, segments: ngramSlots, positions: positions, queryRows: isLast ? keptNgrams : nil,
+                                                    training: dropout?.ngramLayer(index))
+                    if let saved { ngramActivations.append(saved) }
+                    if isLast { ngramRows = keptNgrams }
+                }
+                for (sequence, features) in batch.enumerated() {
+                    fuse(&x, rows: characters.starts[sequence], features.fusionMatrix, g, slots: ngramRows.starts[sequence])
+                }
             }
             if keepLayers { states.append(x) }
         }
-        let pooled = pooler.map { pooler in
-            tanh(pooler(Tensor(shape: [batch.count, hidden], scalars: characters.starts.flatMap { x.row($0) })))
+        let activations = dropout.map { _ in
+            EncoderActivations(batch: batch, characters: characters, ngramSlots: ngramSlots, keptNgrams: keptNgrams, usesNgrams: usesNgrams,
+                               positions: positions, embeddings: embedded!, ngramEmbeddings: ngramEmbedded,
+                               layers: layerActivations, ngramLayers: ngramActivations)
         }
-        return batch.indices.map { sequence in
-            let rows = characters.rows(sequence)
-            return EncoderOutput(sequence: x.rows(rows), pooled: pooled?.row(sequence) ?? [],
-                                 layers: states.map { $0.rows(rows) })
-        }
+        return EncoderPass(states: x, characters: characters, layers: states, activations: activations)
+    }
+
+    /// The pooler over the first row of each sequence: its input `[B, H]` and output, or nil
+    /// without a pooler.
+    package func pool(_ states: Tensor, characters: Segments) -> (input: Tensor, output: Tensor)? {
+        guard let pooler else { return nil }
+        let first = states.rows(characters.starts.map { $0..<($0 + 1) })
+        return (first, tanh(pooler(first)))
     }
 
     /// `X += M · G` for one sequence, whose characters start at row `rows` of `x` and whose
-    /// n-gram slots at row `slots` of `g`; `M` is sparse.
-    func fuse(_ x: inout Tensor, rows: Int, _ matrix: FusionMatrix, _ g: Tensor, slots: Int) {
+    /// n-gram states at row `slots` of `g`; `M` is sparse.
+    private func fuse(_ x: inout Tensor, rows: Int, _ matrix: FusionMatrix, _ g: Tensor, slots: Int) {
         let width = config.hiddenSize
         g.withUnsafeBufferPointer { g in
             x.withUnsafeMutableBufferPointer { x in
@@ -107,4 +143,31 @@ struct ZenEncoder: Sendable {
             }
         }
     }
+}
+
+/// One encoder pass over a batch.
+package struct EncoderPass {
+    /// `[Σ T, H]`: the character states after the last layer and its fusion.
+    package var states: Tensor
+    package var characters: Segments
+    /// The states after each layer, when asked for.
+    package var layers: [Tensor]
+    /// What the backward pass reads, in training.
+    package var activations: EncoderActivations?
+}
+
+/// What the encoder's backward pass reads from its training forward pass.
+package struct EncoderActivations: Sendable {
+    package let batch: [InputFeatures]
+    package let characters: Segments
+    package let ngramSlots: Segments
+    /// The n-grams each sequence keeps: the rows the last n-gram layer computes.
+    package let keptNgrams: Segments
+    /// False when no input of the batch has an n-gram to fuse: the n-gram encoder was skipped.
+    package let usesNgrams: Bool
+    package let positions: RelativePositions
+    package let embeddings: EmbeddingActivations
+    package let ngramEmbeddings: EmbeddingActivations?
+    package let layers: [LayerActivations]
+    package let ngramLayers: [LayerActivations]
 }

@@ -1,24 +1,18 @@
 import Foundation
+import ZenModel
 import ZenTensor
 import ZenText
-
-/// What a fine-tuned classifier head predicts.
-public enum FineTuningTask: String, Sendable, CaseIterable {
-    /// One label per text (or pair), from the pooled output.
-    case classification
-    /// One label per token: named entities, or word segmentation with B/M/E/S tags.
-    case ner
-}
 
 /// A ZEN 2.0 encoder with one classifier head, whose parameters change: the forward pass with
 /// dropout, the loss of the reference scripts (spec section 6) and its gradient with respect to
 /// every parameter.
-public struct TrainableModel: Sendable {
+public struct TrainableModel: Sendable, ParameterWalkable {
     /// The config, with `num_labels` and `id2label` of the head.
     public private(set) var config: ZenConfig
     public let tokenizer: BertTokenizer
     public let ngrams: NgramDictionary
-    public let task: FineTuningTask
+    /// `classification` or `ner`.
+    public let task: ModelTask
     var encoder: ZenEncoder
     var classifier: Linear
 
@@ -27,23 +21,23 @@ public struct TrainableModel: Sendable {
     /// normal with the config's `initializer_range`, bias zero, drawn from `seed`.
     ///
     /// `classNames[i]` names logit i. Token tasks put the padding label at 0, as the reference.
-    public init(_ model: ZenModel, task: FineTuningTask, classNames: [String], seed: UInt64) throws {
+    public init(_ model: ZenModel, task: ModelTask, classNames: [String], seed: UInt64) throws {
+        precondition(task == .classification || task == .ner, "TrainableModel: fine-tuning is for classification and ner, not \(task)")
         guard task == .ner || model.encoder.pooler != nil else {
-            throw ModelError.missingHead(task: "sequence classification", tensor: "pooler.dense.weight")
+            throw ModelError.missingHead(task: task.description, tensor: "pooler.dense.weight")
         }
         self.task = task
         tokenizer = model.tokenizer
         ngrams = model.ngrams
         encoder = model.encoder
         let names = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($0.offset, $0.element) })
-        if let existing = model.heads.classifier, existing.weight.shape[0] == classNames.count,
+        if let existing = model.heads.classifier, existing.outputs == classNames.count,
            model.config.id2label == nil || model.config.id2label == names {
             classifier = existing
         } else {
-            var generator = SplitMix64(seed: seed)
-            let hidden = model.config.hiddenSize
-            let weight = Tensor.normal([classNames.count, hidden], standardDeviation: Float(model.config.initializerRange), using: &generator)
-            classifier = Linear(name: "classifier", weight: weight, bias: Tensor(zeros: [classNames.count]), precision: .fp32)
+            classifier = Linear("classifier", inputs: model.config.hiddenSize, outputs: classNames.count)
+            var random = RandomParameters(seed: seed, standardDeviation: model.config.initializerRange)
+            classifier.walkParameters(&random)
         }
         config = model.config
         config.numLabels = classNames.count
@@ -68,40 +62,39 @@ public struct TrainableModel: Sendable {
     public func loss(_ batch: [InputFeatures], labels: [Int]? = nil, dropoutSeed: UInt64?,
                      gradients: inout ParameterGradients, scale: Float = 1) throws -> Double {
         precondition(!batch.isEmpty, "loss of an empty batch")
-        let dropout = DropoutPlan(hidden: Dropout(probability: dropoutSeed == nil ? 0 : Float(config.hiddenDropoutProb), seed: dropoutSeed ?? 0),
-                                  attention: Dropout(probability: dropoutSeed == nil ? 0 : Float(config.attentionProbsDropoutProb),
-                                                     seed: (dropoutSeed ?? 0) ^ 0xA77E))
+        let dropout = dropoutSeed.map { DropoutStreams(seed: $0, hidden: config.hiddenDropoutProb, attention: config.attentionProbsDropoutProb) }
+            ?? DropoutStreams(seed: 0, hidden: 0, attention: 0)
         try ZenModel.check(batch, config: config, vocabulary: tokenizer.vocabulary)
         let targets = try self.targets(batch, labels: labels)
-        let (x, saved) = encoder.forward(batch, dropout: dropout)
-        let headDropout = dropout.hidden.substream(300)
+        let pass = encoder(batch, training: dropout)
+        let x = pass.states
+        let headDropout = dropout.classifierInput
         let dx: Tensor
         let loss: Double
         switch task {
         case .classification:
-            let pooler = encoder.pooler!
-            let first = x.rows(saved.characters.starts.map { $0..<($0 + 1) })
-            let pooled = tanh(pooler(first))
+            let (first, pooled) = encoder.pool(x, characters: pass.characters)!
             let dropped = headDropout.apply(pooled)
             let (value, dLogits) = crossEntropy(logits: classifier(dropped), targets: targets, labelSmoothing: labelSmoothing, gradientScale: scale)
             let dDropped = classifier.backward(dLogits, input: dropped, gradients: &gradients)!
-            let dFirst = pooler.backward(tanhBackward(headDropout.apply(dDropped), output: pooled), input: first, gradients: &gradients)!
+            let dFirst = encoder.pooler!.backward(tanhBackward(headDropout.apply(dDropped), output: pooled), input: first, gradients: &gradients)!
+            let width = config.hiddenSize
             dx = Tensor(shape: x.shape) { values in
                 values.initialize(repeating: 0)
                 dFirst.withUnsafeBufferPointer { rows in
-                    for (sequence, start) in saved.characters.starts.enumerated() {
-                        for i in 0..<config.hiddenSize { values[start * config.hiddenSize + i] = rows[sequence * config.hiddenSize + i] }
+                    for (sequence, start) in pass.characters.starts.enumerated() {
+                        for i in 0..<width { values[start * width + i] = rows[sequence * width + i] }
                     }
                 }
             }
             loss = value
-        case .ner:
+        default:
             let dropped = headDropout.apply(x)
             let (value, dLogits) = crossEntropy(logits: classifier(dropped), targets: targets, labelSmoothing: labelSmoothing, gradientScale: scale)
             dx = headDropout.apply(classifier.backward(dLogits, input: dropped, gradients: &gradients)!)
             loss = value
         }
-        encoder.backward(dx, saved, dropout: dropout, gradients: &gradients)
+        encoder.backward(dx, pass.activations!, dropout: dropout, gradients: &gradients)
         return loss
     }
 
@@ -113,7 +106,7 @@ public struct TrainableModel: Sendable {
             guard let labels, labels.count == batch.count else { throw TrainingInputError.missingLabels(task: task) }
             if let bad = labels.first(where: { !(0..<classes).contains($0) }) { throw TrainingInputError.labelOutOfRange(bad, classes: classes) }
             return labels
-        case .ner:
+        default:
             return try batch.flatMap { features -> [Int?] in
                 guard let ids = features.labelIds else { throw TrainingInputError.missingLabels(task: task) }
                 if let bad = ids.first(where: { Int($0) >= classes }) { throw TrainingInputError.labelOutOfRange(Int(bad), classes: classes) }
@@ -122,18 +115,9 @@ public struct TrainableModel: Sendable {
         }
     }
 
-    /// Visits every parameter, under its canonical name, for the optimizer to change in place.
-    public mutating func updateParameters(_ body: (String, inout Tensor) -> Void) {
-        encoder.updateParameters(body)
-        classifier.updateParameters(body)
-    }
-
-    /// Every parameter under the reference's own name (`bert.…`), as a checkpoint stores it.
-    public var namedParameters: [(name: String, tensor: Tensor)] {
-        var copy = self
-        var parameters: [(name: String, tensor: Tensor)] = []
-        copy.updateParameters { name, tensor in parameters.append((WeightStore.referenceName(name), tensor)) }
-        return parameters
+    public mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+        try encoder.walkParameters(&visitor)
+        try classifier.walkParameters(&visitor)
     }
 
     /// An inference model over the current parameters (shared, not copied).
@@ -143,7 +127,7 @@ public struct TrainableModel: Sendable {
 }
 
 public enum TrainingInputError: Error, Equatable, CustomStringConvertible {
-    case missingLabels(task: FineTuningTask)
+    case missingLabels(task: ModelTask)
     case labelOutOfRange(Int, classes: Int)
 
     public var description: String {

@@ -1,0 +1,213 @@
+import Foundation
+import ZenModel
+import ZenText
+
+/// A whole fine-tuning run, the policy around `FineTuner`'s steps (what `zen finetune` runs):
+/// - the output directory: new or empty unless overwriting or resuming, the logs
+///   `train_log.jsonl` (a line per step) and `eval_log.jsonl` (a line per dev evaluation);
+/// - the model: with a dev set, evaluated after every epoch, every `evalEvery` steps and at the
+///   end of every run, and the best one kept; without, the last; a run always leaves one;
+/// - checkpoints: a resumable one (model, AdamW moments, step) in `output/checkpoint` after every
+///   epoch and when stopped, removed once the run ends;
+/// - a non-finite loss: the parameters from before that step are kept, resumable and (when no
+///   better model was saved) as the model, and the run stops with the error.
+public struct FineTuningRun {
+    public struct Settings: Sendable {
+        /// The model directory the run started from: its config, vocabulary and n-grams go into
+        /// every model the run writes.
+        public var source: String
+        public var output: String
+        public var task: ModelTask
+        public var labels: ClassLabels
+        public var weighting: NgramWeighting
+        public var maxSeqLength: Int
+        public var evalEvery: Int?
+        public var maxSteps: Int?
+
+        public init(source: String, output: String, task: ModelTask, labels: ClassLabels, weighting: NgramWeighting,
+                    maxSeqLength: Int, evalEvery: Int? = nil, maxSteps: Int? = nil) {
+            (self.source, self.output, self.task, self.labels, self.weighting) = (source, output, task, labels, weighting)
+            (self.maxSeqLength, self.evalEvery, self.maxSteps) = (maxSeqLength, evalEvery, maxSteps)
+        }
+
+        public var checkpointDirectory: String { output + "/checkpoint" }
+    }
+
+    /// What happens, for the caller to show.
+    public enum Event {
+        case step(StepRecord)
+        case evaluated(step: Int, metric: Double, improved: Bool)
+    }
+
+    public struct Summary: Sendable, Encodable {
+        public var steps: Int
+        public var output: String
+        public var trainSeconds: Double
+        public var examplesPerSecond: Double
+        public var bestDev: Double?
+        public var bestStep: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case steps, output
+            case trainSeconds = "train_seconds", examplesPerSecond = "examples_per_second", bestDev = "best_dev", bestStep = "best_step"
+        }
+    }
+
+    /// Scores a model on the dev set: the metric that chooses the best model, and the report
+    /// that `eval_log.jsonl` keeps.
+    public typealias DevEvaluation = (ZenModel) throws -> any EvaluationReport
+
+    public let settings: Settings
+    public private(set) var tuner: FineTuner
+    let evaluate: DevEvaluation?
+    let saved: SavedModel
+    private(set) var best: (metric: Double?, step: Int?)
+    private var lastEvaluatedStep: Int?
+
+    /// Checks the output directory before anything is read: a new or empty one (or, with
+    /// `overwrite`, any directory, whose old logs and checkpoint are removed), or with `resume`
+    /// one whose checkpoint was saved with the same task, weighting and length. Returns the
+    /// state to resume from.
+    public static func prepare(_ settings: (output: String, task: ModelTask, weighting: NgramWeighting, maxSeqLength: Int),
+                               resume: Bool, overwrite: Bool) throws -> TrainingState? {
+        let files = FileManager.default
+        let checkpoint = settings.output + "/checkpoint"
+        if resume {
+            guard files.fileExists(atPath: checkpoint + "/trainer_state.json") else {
+                throw FineTuningError.nothingToResume(path: checkpoint + "/trainer_state.json")
+            }
+            let state = try Checkpoints.readState(checkpoint)
+            guard state.task == settings.task.rawValue, state.weighting == settings.weighting.rawValue, state.maxSeqLength == settings.maxSeqLength else {
+                throw FineTuningError.resumeMismatch(path: checkpoint, task: state.task, weighting: state.weighting, maxSeqLength: state.maxSeqLength)
+            }
+            return state
+        }
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: settings.output, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw FineTuningError.outputIsFile(path: settings.output) }
+            if !(try files.contentsOfDirectory(atPath: settings.output)).isEmpty, !overwrite {
+                throw FineTuningError.outputNotEmpty(path: settings.output)
+            }
+        }
+        try files.createDirectory(atPath: settings.output, withIntermediateDirectories: true)
+        for stale in ["train_log.jsonl", "eval_log.jsonl", "checkpoint"] { try? files.removeItem(atPath: settings.output + "/" + stale) }
+        return nil
+    }
+
+    /// A run of `tuner` (fresh, or restored to `state`'s step) under `settings`.
+    public init(settings: Settings, tuner: FineTuner, state: TrainingState?, evaluate: DevEvaluation?) throws {
+        self.settings = settings
+        self.tuner = tuner
+        self.evaluate = evaluate
+        best = (state?.bestMetric, state?.bestStep)
+        saved = try SavedModel(source: settings.source, weighting: settings.weighting, maxSeqLength: settings.maxSeqLength)
+    }
+
+    /// The steps this run takes: the schedule's, or fewer with `maxSteps`.
+    public var plannedSteps: Int { min(tuner.totalSteps, settings.maxSteps ?? .max) }
+
+    /// Runs the remaining steps. `shouldStop` is asked between steps (Ctrl-C, SIGTERM): then a
+    /// resumable checkpoint is saved and `FineTuningError.stopped` thrown.
+    public mutating func run(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Summary {
+        let trainLog = try TrainingLog(settings.output + "/train_log.jsonl", keepingSteps: tuner.step)
+        let evalLog = try evaluate.map { _ in try TrainingLog(settings.output + "/eval_log.jsonl", keepingSteps: tuner.step) }
+        var trainingSeconds = 0.0, trainedExamples = 0
+        while tuner.step < plannedSteps {
+            if shouldStop() {
+                try saveCheckpoint()
+                throw FineTuningError.stopped(step: tuner.step, checkpoint: settings.checkpointDirectory)
+            }
+            let record: StepRecord
+            let started = Date()
+            do {
+                record = try tuner.trainStep()
+            } catch let error as FineTuningError {
+                try saveCheckpoint()
+                if best.step == nil { try saved.write(tuner.model, to: settings.output) }
+                throw error
+            }
+            trainingSeconds += Date().timeIntervalSince(started)
+            trainedExamples += record.examples
+            try trainLog.append(TrainLogLine(step: record.step, loss: record.loss, lr: record.learningRate))
+            observe(.step(record))
+            let epochEnds = record.step % tuner.stepsPerEpoch == 0
+            if epochEnds || settings.evalEvery.map({ record.step % $0 == 0 }) == true {
+                try evaluateAndKeep(epoch: record.epoch, log: evalLog, observe: observe)
+            }
+            if epochEnds, tuner.step < plannedSteps { try saveCheckpoint() }
+        }
+        // Every run ends with a model: the best by dev (evaluated at the last step too), or the last.
+        if evaluate != nil {
+            if lastEvaluatedStep != tuner.step { try evaluateAndKeep(epoch: tuner.epoch, log: evalLog, observe: observe) }
+        } else {
+            try saved.write(tuner.model, to: settings.output)
+        }
+        try? FileManager.default.removeItem(atPath: settings.checkpointDirectory)
+        return Summary(steps: tuner.step, output: settings.output, trainSeconds: trainingSeconds,
+                       examplesPerSecond: Double(trainedExamples) / max(trainingSeconds, 1e-9), bestDev: best.metric, bestStep: best.step)
+    }
+
+    private mutating func evaluateAndKeep(epoch: Int, log: TrainingLog?, observe: (Event) -> Void) throws {
+        guard let evaluate else { return }
+        let report = try evaluate(tuner.model.inferenceModel)
+        lastEvaluatedStep = tuner.step
+        try log?.append(EvalLogLine(step: tuner.step, epoch: epoch + 1, dev: report))
+        let improved = best.metric.map { report.metric > $0 } ?? true
+        observe(.evaluated(step: tuner.step, metric: report.metric, improved: improved))
+        if improved {
+            best = (report.metric, tuner.step)
+            try saved.write(tuner.model, to: settings.output)
+        }
+    }
+
+    private func saveCheckpoint() throws {
+        let state = TrainingState(step: tuner.step, options: tuner.options, task: settings.task.rawValue, labels: settings.labels.names,
+                                  weighting: settings.weighting.rawValue, maxSeqLength: settings.maxSeqLength,
+                                  bestMetric: best.metric, bestStep: best.step)
+        try Checkpoints.writeResumable(tuner, model: saved, state: state, to: settings.checkpointDirectory)
+    }
+
+    private struct TrainLogLine: Encodable { var step: Int, loss: Double, lr: Double }
+
+    private struct EvalLogLine: Encodable {
+        var step: Int, epoch: Int, dev: any EvaluationReport
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(step, forKey: .step)
+            try container.encode(epoch, forKey: .epoch)
+            try container.encode(dev, forKey: .dev)
+        }
+        enum CodingKeys: String, CodingKey { case step, epoch, dev }
+    }
+}
+
+/// A JSON Lines log appended to line by line. Lines of steps after `keepingSteps` (left by a
+/// run that went on past its last checkpoint) are dropped when a run resumes.
+final class TrainingLog {
+    private let handle: FileHandle
+    private let path: String
+
+    init(_ path: String, keepingSteps steps: Int) throws {
+        self.path = path
+        var kept = ""
+        if steps > 0, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                guard let data = line.data(using: .utf8),
+                      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let step = object["step"] as? Int, step <= steps else { continue }
+                kept += line + "\n"
+            }
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data(kept.utf8)), let handle = FileHandle(forWritingAtPath: path) else {
+            throw FineTuningError.unwritable(path: path)
+        }
+        handle.seekToEndOfFile()
+        self.handle = handle
+    }
+
+    func append(_ line: some Encodable) throws {
+        try handle.write(contentsOf: try ResultJSON.line(line))
+    }
+
+    deinit { try? handle.close() }
+}
