@@ -105,7 +105,7 @@ public final class ZenModel: Sendable {
     }
 
     /// The classifier, which must serve `task`: a sequence classifier also needs the pooler.
-    func requireClassifier(_ task: ModelTask) throws(ModelError) -> Linear {
+    package func requireClassifier(_ task: ModelTask) throws(ModelError) -> Linear {
         guard let classifier = heads.classifier else { throw .missingHead(task: task.description, tensor: "classifier.weight") }
         let trained = classifierTask ?? task
         guard trained == task else { throw .wrongHead(task: task, trainedFor: trained) }

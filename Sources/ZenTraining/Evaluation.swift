@@ -68,6 +68,7 @@ public enum Evaluation {
     /// label the model predicts.
     public static func classification(_ model: ZenModel, _ examples: [ClassificationExample], path: String, maxSeqLength: Int,
                                       weighting: NgramWeighting, batchSize: Int = 32) throws -> ClassificationEvaluation {
+        _ = try model.requireClassifier(.classification)
         if let item = examples.firstIndex(where: { $0.label == nil }) { throw TrainingDataError.missingLabel(path: path, item: item + 1) }
         try checkLabels(examples.compactMap(\.label), of: model, path: path)
         let results = try model.classify(examples.map(\.text), pairs: examples.map(\.pair), maxSeqLength: maxSeqLength,
@@ -80,6 +81,7 @@ public enum Evaluation {
     /// scheme the gold tags are written in. Every tag of `path` must be one the model predicts.
     public static func entities(_ model: ZenModel, _ sentences: [TaggedSentence], path: String, maxSeqLength: Int,
                                 weighting: NgramWeighting, batchSize: Int = 32) throws -> EntityEvaluation {
+        _ = try model.requireClassifier(.ner)
         try checkLabels(sentences.flatMap(\.labels), of: model, path: path)
         let tagged = try model.tag(sentences: sentences.map(\.chars), maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize)
         let gold = zip(sentences, tagged).map { Array($0.labels.prefix($1.labeledCount)) }

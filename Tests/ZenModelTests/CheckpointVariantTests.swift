@@ -79,3 +79,48 @@ import ZenTensor
         #expect(throws: CheckpointError.noWeights(directory: path)) { try ZenModel(directory: path) }
     }
 }
+
+extension CheckpointVariantTests {
+    /// A classifier without a pooler used to pass the head check and then trap (in the server,
+    /// the process died): the pooler is optional and a sequence classifier needs it, by name.
+    @Test func aClassifierWithoutAPoolerIsANamedError() throws {
+        let hidden = 64
+        let tensors = try baseTensors().filter { !$0.name.contains("pooler.") }
+            + [("classifier.weight", tensor([Float](repeating: 0.1, count: 3 * hidden), shape: [3, hidden])),
+               ("classifier.bias", tensor([0, 0, 0], shape: [3]))]
+        let path = try directory(tensors)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try ZenModel(directory: path)
+        #expect(model.servedTasks == [.embed])
+        #expect(throws: ModelError.missingHead(task: "sequence classification", tensor: "pooler.dense.weight")) {
+            try model.classify(["你好"])
+        }
+        let output = try model.embed(["你好"])[0]
+        #expect(output.pooled == nil)
+        #expect(throws: ModelError.self) { try output.pooled(by: .pooler) }
+        #expect(try output.pooled(by: .cls).count == hidden)
+    }
+
+    /// The walk is the one list of parameters: loading visits every tensor a checkpoint holds
+    /// (but the buffers the reference saves beside them), and a new model built from a random
+    /// source has the same names, shapes and BERT's initialization.
+    @Test(arguments: ["zen2-tiny-base", "zen2-tiny-cls", "zen2-tiny-ner", "zen2-tiny-mlm"])
+    func theWalkCoversEveryCheckpointTensor(_ name: String) throws {
+        let model = try ZenModel(directory: ModelFixtures.path(name))
+        var (encoder, heads) = (model.encoder, model.heads)
+        let walked = encoder.namedParameters + heads.namedParameters
+        let stored = try WeightStore(directory: ModelFixtures.path(name)).names.filter { !$0.contains("position_embedding") }
+        #expect(walked.map(\.name).sorted() == stored)
+
+        var random = RandomParameters(seed: 7, standardDeviation: 0.02)
+        var fresh = ZenEncoder(config: model.config, pooler: encoder.pooler != nil)
+        fresh.walkParameters(&random)
+        let new = fresh.namedParameters
+        #expect(new.map(\.name) == encoder.namedParameters.map(\.name))
+        #expect(new.map(\.tensor.shape) == encoder.namedParameters.map(\.tensor.shape))
+        let table = try #require(new.first { $0.name == "embeddings.word_embeddings.weight" }?.tensor)
+        #expect(table.row(0).allSatisfy { $0 == 0 } && table.row(1).contains { $0 != 0 })
+        #expect(new.first { $0.name.hasSuffix("LayerNorm.weight") }?.tensor.scalars.allSatisfy { $0 == 1 } == true)
+        #expect(new.filter { $0.name.hasSuffix(".bias") }.allSatisfy { $0.tensor.scalars.allSatisfy { $0 == 0 } })
+    }
+}

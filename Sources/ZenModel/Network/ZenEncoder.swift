@@ -108,7 +108,7 @@ package struct ZenEncoder: Sendable, ParameterWalkable {
                     if isLast { ngramRows = keptNgrams }
                 }
                 for (sequence, features) in batch.enumerated() {
-                    fuse(&x, rows: characters.starts[sequence], features.fusionMatrix, g, slots: ngramRows.starts[sequence])
+                    features.fusionMatrix.fuse(&x, rows: characters.starts[sequence], &g, slots: ngramRows.starts[sequence])
                 }
             }
             if keepLayers { states.append(x) }
@@ -128,17 +128,30 @@ package struct ZenEncoder: Sendable, ParameterWalkable {
         let first = states.rows(characters.starts.map { $0..<($0 + 1) })
         return (first, tanh(pooler(first)))
     }
+}
 
-    /// `X += M · G` for one sequence, whose characters start at row `rows` of `x` and whose
-    /// n-gram states at row `slots` of `g`; `M` is sparse.
-    private func fuse(_ x: inout Tensor, rows: Int, _ matrix: FusionMatrix, _ g: Tensor, slots: Int) {
-        let width = config.hiddenSize
-        g.withUnsafeBufferPointer { g in
-            x.withUnsafeMutableBufferPointer { x in
-                for entry in matrix.entries {
-                    let target = x.baseAddress! + (rows + Int(entry.row)) * width
-                    let source = g.baseAddress! + (slots + Int(entry.column)) * width
-                    for i in 0..<width { target[i] += entry.value * source[i] }
+extension FusionMatrix {
+    /// The fusion `X += M · G` of one sequence, whose characters start at row `rows` of `x` and
+    /// whose n-gram states at row `slots` of `g`; or, `transposed`, its backward `G += Mᵀ · X`
+    /// (then `x` is read and `g` written). `M` is sparse.
+    package func fuse(_ x: inout Tensor, rows: Int, _ g: inout Tensor, slots: Int, transposed: Bool = false) {
+        let width = x.shape[1]
+        func add(into target: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, targetRow: (Entry) -> Int, sourceRow: (Entry) -> Int) {
+            for entry in entries {
+                let (to, from) = (target + targetRow(entry) * width, source + sourceRow(entry) * width)
+                for i in 0..<width { to[i] += entry.value * from[i] }
+            }
+        }
+        if transposed {
+            x.withUnsafeBufferPointer { x in
+                g.withUnsafeMutableBufferPointer { g in
+                    add(into: g.baseAddress!, from: x.baseAddress!, targetRow: { slots + Int($0.column) }, sourceRow: { rows + Int($0.row) })
+                }
+            }
+        } else {
+            g.withUnsafeBufferPointer { g in
+                x.withUnsafeMutableBufferPointer { x in
+                    add(into: x.baseAddress!, from: g.baseAddress!, targetRow: { rows + Int($0.row) }, sourceRow: { slots + Int($0.column) })
                 }
             }
         }

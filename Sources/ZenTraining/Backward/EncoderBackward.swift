@@ -15,7 +15,7 @@ extension ZenEncoder {
         for index in layers.indices.reversed() {
             if saved.usesNgrams {
                 for (sequence, features) in saved.batch.enumerated() {
-                    fuseBackward(dx, rows: saved.characters.starts[sequence], features.fusionMatrix, &dg, slots: ngramRows.starts[sequence])
+                    features.fusionMatrix.fuse(&dx, rows: saved.characters.starts[sequence], &dg, slots: ngramRows.starts[sequence], transposed: true)
                 }
                 if index <= lastNgramLayer {
                     dg = ngramLayers[index].backward(dg, saved.ngramLayers[index], segments: saved.ngramSlots, positions: saved.positions,
@@ -32,20 +32,6 @@ extension ZenEncoder {
         } else {
             gradients.touch(ngramEmbeddings)
             for layer in ngramLayers { gradients.touch(layer) }
-        }
-    }
-
-    /// Backward of the fusion: `dG[slot] += Mᵀ · dX` for one sequence.
-    private func fuseBackward(_ dx: Tensor, rows: Int, _ matrix: FusionMatrix, _ dg: inout Tensor, slots: Int) {
-        let width = dx.shape[1]
-        dx.withUnsafeBufferPointer { dx in
-            dg.withUnsafeMutableBufferPointer { dg in
-                for entry in matrix.entries {
-                    let target = dg.baseAddress! + (slots + Int(entry.column)) * width
-                    let source = dx.baseAddress! + (rows + Int(entry.row)) * width
-                    for i in 0..<width { target[i] += entry.value * source[i] }
-                }
-            }
         }
     }
 }
