@@ -39,33 +39,48 @@ package struct TransformerLayer: Sendable, ParameterWalkable {
     package func callAsFunction(_ x: Tensor, segments: Segments, positions: RelativePositions, queryRows: Segments? = nil,
                                 training dropout: LayerDropout? = nil) -> (output: Tensor, activations: LayerActivations?) {
         let queryInput = queryRows.map { x.rows(segments.leadingRows($0)) } ?? x
-        let (q, k, v) = (attention.query(queryInput), attention.key(x), attention.value(x))
-        let context = relativeAttention(query: q, key: k, value: v, contentBias: attention.contentBias, positionBias: attention.positionBias,
-                                        segments: segments, queryRows: queryRows, positions: positions,
-                                        dropout: dropout?.attentionProbabilities)
-        let attentionSum = attentionOutput(context, residual: queryInput, dropout: dropout?.attentionOutput)
-        // Recorded tensors are kept before the in-place steps that follow them, which then copy;
-        // at inference nothing else holds them and they are overwritten in place.
-        let record = dropout != nil
-        let savedAttentionSum = record ? attentionSum : nil
-        let attended = attentionNorm(consume attentionSum)
-        let preActivation = intermediate(attended)
-        let savedPreActivation = record ? preActivation : nil
-        let activation = gelu(consume preActivation)
-        let outputSum = output(activation, residual: attended, dropout: dropout?.output)
-        guard let savedAttentionSum, let savedPreActivation else { return (outputNorm(consume outputSum), nil) }
-        let activations = LayerActivations(input: x, queryInput: queryInput, queryRows: queryRows, query: q, key: k, value: v,
-                                           context: context, attentionSum: savedAttentionSum, attended: attended,
-                                           preActivation: savedPreActivation, activation: activation, outputSum: outputSum)
-        return (outputNorm(outputSum), activations)
+        var record = dropout.map { _ in LayerActivations(input: x, queryInput: queryInput, queryRows: queryRows) }
+        // Each intermediate lives in a scope of its own, so that at inference (nothing recorded)
+        // it is freed, or overwritten in place, as soon as the next step has read it.
+        let attended: Tensor
+        do {
+            let context: Tensor
+            do {
+                let (q, k, v) = (attention.query(queryInput), attention.key(x), attention.value(x))
+                context = relativeAttention(query: q, key: k, value: v, contentBias: attention.contentBias, positionBias: attention.positionBias,
+                                            segments: segments, queryRows: queryRows, positions: positions,
+                                            dropout: dropout?.attentionProbabilities)
+                record?.attention = (q, k, v, context)
+            }
+            let attentionSum = attentionOutput(context, residual: queryInput, dropout: dropout?.attentionOutput)
+            record?.attentionSum = attentionSum
+            attended = attentionNorm(consume attentionSum)
+        }
+        let outputSum: Tensor
+        do {
+            let preActivation = intermediate(attended)
+            record?.preActivation = preActivation
+            let activation = gelu(consume preActivation)
+            record?.activation = activation
+            outputSum = output(consume activation, residual: attended, dropout: dropout?.output)
+        }
+        record?.attended = attended
+        record?.outputSum = outputSum
+        return (outputNorm(consume outputSum), record)
     }
 }
 
 /// What a layer's backward pass reads from its forward pass: the input of every operation with
-/// parameters, and the inputs of both LayerNorms.
+/// parameters, and the inputs of both LayerNorms. The forward pass fills it in as it goes.
 package struct LayerActivations: Sendable {
     /// The layer's input (keys and values), and the rows of it that are queries.
     package let input, queryInput: Tensor
     package let queryRows: Segments?
-    package let query, key, value, context, attentionSum, attended, preActivation, activation, outputSum: Tensor
+    package var attention = (query: Tensor.unset, key: Tensor.unset, value: Tensor.unset, context: Tensor.unset)
+    package var attentionSum = Tensor.unset, attended = Tensor.unset
+    package var preActivation = Tensor.unset, activation = Tensor.unset, outputSum = Tensor.unset
+
+    init(input: Tensor, queryInput: Tensor, queryRows: Segments?) {
+        (self.input, self.queryInput, self.queryRows) = (input, queryInput, queryRows)
+    }
 }

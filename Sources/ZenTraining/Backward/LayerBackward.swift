@@ -45,8 +45,8 @@ extension TransformerLayer {
         let dPreActivation = geluBackward(dActivation, input: saved.preActivation)
         let dAttended = dOutputSum + intermediate.backward(dPreActivation, input: saved.attended, gradients: &gradients)!
         let dAttentionSum = attentionNorm.backward(dAttended, input: saved.attentionSum, gradients: &gradients)
-        let dContext = attentionOutput.backward(dropout.attentionOutput.apply(dAttentionSum), input: saved.context, gradients: &gradients)!
-        let d = relativeAttentionBackward(dContext, query: saved.query, key: saved.key, value: saved.value,
+        let dContext = attentionOutput.backward(dropout.attentionOutput.apply(dAttentionSum), input: saved.attention.context, gradients: &gradients)!
+        let d = relativeAttentionBackward(dContext, query: saved.attention.query, key: saved.attention.key, value: saved.attention.value,
                                           contentBias: attention.contentBias, positionBias: attention.positionBias, segments: segments,
                                           queryRows: saved.queryRows, positions: positions, dropout: dropout.attentionProbabilities)
         gradients.update(attention.name + ".r_r_bias", shape: attention.contentBias.shape) { $0 = $0 + d.contentBias }
