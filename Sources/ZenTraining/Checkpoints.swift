@@ -14,7 +14,7 @@ public enum Checkpoints {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try writeConfig(model.config, source: source + "/config.json", weighting: weighting, to: directory + "/config.json")
         for file in ["vocab.txt", "ngram.txt"] where URL(fileURLWithPath: source).standardized != URL(fileURLWithPath: directory).standardized {
-            try replace(directory + "/" + file, with: try Data(contentsOf: URL(fileURLWithPath: source + "/" + file)))
+            try OutputFile.write(try TextFile.contents(of: source + "/" + file), to: directory + "/" + file)
         }
         try SafeTensors.write(model.namedParameters.map { (name: $0.name, data: TensorData($0.tensor)) }, to: directory + "/model.safetensors")
     }
@@ -28,16 +28,7 @@ public enum Checkpoints {
         object["ngram_weighting"] = weighting.rawValue
         object["hidden_dropout_prob"] = config.hiddenDropoutProb
         object["attention_probs_dropout_prob"] = config.attentionProbsDropoutProb
-        try replace(path, with: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
-    }
-
-    /// Writes `data` to `path` through a temporary file and a rename.
-    static func replace(_ path: String, with data: Data) throws {
-        let temporary = path + ".partial"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-        }
+        try OutputFile.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), to: path)
     }
 }
 
@@ -70,7 +61,7 @@ extension Checkpoints {
         try SafeTensors.write(moments, to: directory + "/optimizer.safetensors")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try replace(directory + "/trainer_state.json", with: try encoder.encode(state))
+        try OutputFile.write(try encoder.encode(state), to: directory + "/trainer_state.json")
     }
 
     public static func readState(_ directory: String) throws -> TrainingState {

@@ -33,26 +33,23 @@ struct InitCommand: ParsableCommand {
             throw CLIError("--output \(output) exists and is not empty")
         }
         let tokenizer = try BertTokenizer(vocabularyAt: vocab)
-        guard let lexicon = String(data: try Data(contentsOf: URL(fileURLWithPath: ngrams)), encoding: .utf8) else {
-            throw CLIError("\(ngrams) is not UTF-8")
-        }
-        var lines = lexicon.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true { lines.removeLast() }
+        var lines = try TextFile.lines(at: ngrams)
         if let ngramLimit { lines = Array(lines.prefix(max(0, ngramLimit))) }
         let ngramText = lines.joined(separator: "\n") + "\n"
         let config = try ZenConfig(hiddenSize: hiddenSize, numHiddenLayers: numHiddenLayers, numHiddenWordLayers: numHiddenWordLayers,
                                    numAttentionHeads: numAttentionHeads, intermediateSize: intermediateSize,
                                    vocabSize: tokenizer.vocabulary.count, wordSize: lines.count + 1, maxNgrams: maxNgrams)   // ids are line numbers + 1; 0 pads
         try files.createDirectory(atPath: output, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: config.jsonObject, options: [.prettyPrinted, .sortedKeys])
-            .write(to: URL(fileURLWithPath: output + "/config.json"))
-        try Data(contentsOf: URL(fileURLWithPath: vocab)).write(to: URL(fileURLWithPath: output + "/vocab.txt"))
-        try Data(ngramText.utf8).write(to: URL(fileURLWithPath: output + "/ngram.txt"))
+        try OutputFile.write(try JSONSerialization.data(withJSONObject: config.jsonObject, options: [.prettyPrinted, .sortedKeys]),
+                             to: output + "/config.json")
+        try OutputFile.write(try TextFile.contents(of: vocab), to: output + "/vocab.txt")
+        try OutputFile.write(Data(ngramText.utf8), to: output + "/ngram.txt")
         // Loading checks the lexicon against the vocabulary, as every later command will.
         _ = try NgramDictionary(contentsOf: output + "/ngram.txt", tokenizer: tokenizer)
         let parameters = config.initialParameters(seed: seed)
         try SafeTensors.write(parameters.map { (name: $0.name, data: TensorData($0.tensor)) }, to: output + "/model.safetensors")
         let count = parameters.reduce(0) { $0 + $1.tensor.count }
-        print("{\"output\":\(jsonString(output)),\"parameters\":\(count),\"ngrams\":\(lines.count)}")
+        struct Summary: Encodable { var output: String, parameters: Int, ngrams: Int }
+        print(try JSONOutput.string(Summary(output: output, parameters: count, ngrams: lines.count)))
     }
 }
