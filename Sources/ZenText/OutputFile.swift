@@ -22,11 +22,9 @@ public enum OutputFile {
     /// the temporary file is removed. The sink is valid only inside `body`.
     public static func write<Result>(to path: String, _ body: (OutputSink) throws -> Result) throws -> Result {
         if path == "-" {
-            let sink = OutputSink(descriptor: STDOUT_FILENO, path: displayName(of: path))
-            let result = try body(sink)
-            try sink.flush()
-            return result
+            return try body(OutputSink(descriptor: STDOUT_FILENO, path: displayName(of: path), buffered: false))
         }
+        guard !path.isEmpty else { throw OutputError(path: path, reason: .emptyPath) }
         let target = try resolvingLinks(path)
         var info = stat()
         if lstat(target, &info) == 0 {
@@ -74,7 +72,7 @@ public enum OutputFile {
         }
         // A replaced file keeps its permissions; a new one gets the umask's, as open(2) gives them.
         if let mode { fchmod(descriptor, mode) }
-        let sink = OutputSink(descriptor: descriptor, path: path)
+        let sink = OutputSink(descriptor: descriptor, path: path, buffered: true)
         let result = try body(sink)
         try sink.flush()
         guard fsync(descriptor) == 0 else { throw OutputError(path: path, errno: errno, directory: directory(of: target)) }
@@ -95,14 +93,11 @@ public enum OutputFile {
         let descriptor = open(target, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw OutputError(path: path, errno: errno, directory: directory(of: target)) }
         defer { close(descriptor) }
-        let sink = OutputSink(descriptor: descriptor, path: path)
-        let result = try body(sink)
-        try sink.flush()
-        return result
+        return try body(OutputSink(descriptor: descriptor, path: path, buffered: false))
     }
 
     private static func createTemporary(beside target: String, shownAs path: String) throws(OutputError) -> (String, Int32) {
-        let prefix = directoryPrefix(of: target) + "." + target.split(separator: "/").last.map(String.init)! + "."
+        let prefix = directoryPrefix(of: target) + "." + (target.split(separator: "/").last.map(String.init) ?? "") + "."
         while true {
             let temporary = prefix + String(UInt32.random(in: .min ... .max), radix: 36) + ".partial"
             let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
@@ -123,22 +118,24 @@ public enum OutputFile {
     }
 }
 
-/// Where `OutputFile.write` sends bytes: buffered, so that many small writes (one JSON line at a
-/// time) cost few system calls, while large ones (tensor data) go straight through.
+/// Where `OutputFile.write` sends bytes. Into a file, buffered, so that many small writes (one
+/// JSON line at a time) cost few system calls, while large ones (tensor data) go straight
+/// through; into a stream (standard output, a pipe), each write at once, so that a reader gets
+/// every line as soon as it is done.
 public final class OutputSink {
     private let descriptor: Int32
     private let path: String
+    private let bufferSize: Int
     private var buffer: [UInt8] = []
-    private static let bufferSize = 1 << 16
 
-    init(descriptor: Int32, path: String) {
-        (self.descriptor, self.path) = (descriptor, path)
-        buffer.reserveCapacity(Self.bufferSize)
+    init(descriptor: Int32, path: String, buffered: Bool) {
+        (self.descriptor, self.path, bufferSize) = (descriptor, path, buffered ? 1 << 16 : 0)
+        buffer.reserveCapacity(bufferSize)
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if buffer.count + bytes.count > Self.bufferSize { try flush() }
-        if bytes.count >= Self.bufferSize {
+        if buffer.count + bytes.count > bufferSize { try flush() }
+        if bytes.count >= bufferSize {
             try writeAll(bytes)
         } else {
             buffer.append(contentsOf: bytes)
@@ -187,6 +184,7 @@ public struct OutputError: Error, Equatable, CustomStringConvertible {
         case noSpace
         case isDirectory
         case tooManyLinks
+        case emptyPath
         case other(String)
     }
 
@@ -201,14 +199,14 @@ public struct OutputError: Error, Equatable, CustomStringConvertible {
 
     init(path: String, errno code: Int32, directory: String?) {
         let reason: Reason
-        switch code {
-        case ENOENT: reason = directory.map { .missingDirectory($0) } ?? .other(String(cString: strerror(code)))
-        case ENOTDIR: reason = directory.map { .notADirectory($0) } ?? .other(String(cString: strerror(code)))
-        case EACCES, EPERM: reason = .permissionDenied
-        case EROFS: reason = .readOnly
-        case ENOSPC, EDQUOT: reason = .noSpace
-        case EISDIR: reason = .isDirectory
-        case ELOOP: reason = .tooManyLinks
+        switch (code, directory) {
+        case (ENOENT, let directory?): reason = .missingDirectory(directory)
+        case (ENOTDIR, let directory?): reason = .notADirectory(directory)
+        case (EACCES, _), (EPERM, _): reason = .permissionDenied
+        case (EROFS, _): reason = .readOnly
+        case (ENOSPC, _), (EDQUOT, _): reason = .noSpace
+        case (EISDIR, _): reason = .isDirectory
+        case (ELOOP, _): reason = .tooManyLinks
         default: reason = .other(String(cString: strerror(code)).lowercased())
         }
         self.init(path: path, reason: reason)
@@ -228,6 +226,7 @@ public struct OutputError: Error, Equatable, CustomStringConvertible {
         case .noSpace: why = "no space left on the device; free some space or \(another)"
         case .isDirectory: why = "it is a directory; name a file (inside it, or elsewhere)"
         case .tooManyLinks: why = "too many levels of symbolic links; \(another)"
+        case .emptyPath: return "cannot write to an empty path; name a file" + (option.map { " with \($0)" } ?? "")
         case .other(let text): why = text
         }
         return "cannot write \(OutputFile.displayName(of: path)): \(why)"

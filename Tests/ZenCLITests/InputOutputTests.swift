@@ -59,14 +59,19 @@ import Testing
         #expect(try CLI.jsonLines(path("results/latest.jsonl")).first?["tokens"] as? [String] == ["[CLS]", "北", "京", "[SEP]"])
     }
 
-    @Test func aFIFOIsWrittenIntoNotReplaced() async throws {
+    @Test func aFIFOIsWrittenIntoNotReplaced() throws {
         let input = try write("in.jsonl", #"{"text": "北京"}"#, #"{"text": "上海"}"#)
         let fifo = path("pipe")
         #expect(mkfifo(fifo, 0o600) == 0)
-        let reader = Task.detached { FileHandle(forReadingAtPath: fifo)!.readDataToEndOfFile() }
+        // The reader is a process of its own: zen's open(2) of the FIFO waits for it.
+        let reader = Process(), read = Pipe()
+        reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+        reader.arguments = [fifo]
+        reader.standardOutput = read
+        try reader.run()
         let run = try CLI.zen(features(["--input", input, "--output", fifo]))
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(try Self.objects(String(decoding: await reader.value, as: UTF8.self)).count == 2)
+        #expect(try Self.objects(String(decoding: read.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)).count == 2)
         #expect(fileType(fifo) == S_IFIFO)
     }
 

@@ -53,13 +53,13 @@ import Testing
         #expect(try entries() == ["chain.txt", "created.txt", "dangling.txt", "link.txt", "target.txt"])
     }
 
-    @Test func writesIntoAFIFOWithoutReplacingIt() async throws {
+    @Test func writesIntoAFIFOWithoutReplacingIt() throws {
         let path = directory + "/pipe"
         #expect(mkfifo(path, 0o600) == 0)
         // Opening a FIFO for writing waits for a reader.
-        let reader = Task.detached { FileHandle(forReadingAtPath: path)!.readDataToEndOfFile() }
+        let reader = PeerThread { FileHandle(forReadingAtPath: path)!.readDataToEndOfFile() }
         try OutputFile.write(Data("through the pipe".utf8), to: path)
-        #expect(String(decoding: await reader.value, as: UTF8.self) == "through the pipe")
+        #expect(String(decoding: reader.value(), as: UTF8.self) == "through the pipe")
         var info = stat()
         #expect(lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
         #expect(try entries() == ["pipe"])
@@ -91,6 +91,7 @@ import Testing
         #expect(throws: OutputError(path: directory + "/file/x", reason: .notADirectory(directory + "/file"))) {
             try OutputFile.write(Data(), to: directory + "/file/x")
         }
+        #expect(throws: OutputError(path: "", reason: .emptyPath)) { try OutputFile.write(Data(), to: "") }
         try FileManager.default.createSymbolicLink(atPath: directory + "/loop", withDestinationPath: "loop")
         #expect(throws: OutputError(path: directory + "/loop", reason: .tooManyLinks)) { try OutputFile.write(Data(), to: directory + "/loop") }
     }

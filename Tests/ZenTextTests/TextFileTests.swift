@@ -25,15 +25,15 @@ import Testing
         }
     }
 
-    @Test func readsAFIFOToItsEnd() async throws {
+    @Test func readsAFIFOToItsEnd() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-fifo-\(UUID().uuidString)").path
         #expect(mkfifo(path, 0o600) == 0)
         defer { unlink(path) }
         // More than one read's worth, so that the reader has to loop until the writer closes.
         let text = String(repeating: "一行\n", count: 50_000)
-        let writer = Task.detached { FileHandle(forWritingAtPath: path)!.write(Data(text.utf8)) }
+        let writer = PeerThread { FileHandle(forWritingAtPath: path)!.write(Data(text.utf8)) }
         #expect(try TextFile.lines(at: path).count == 50_000)
-        await writer.value
+        writer.value()
     }
 
     @Test func jsonLinesAreNumberedAndBlankLinesSkipped() throws {

@@ -1,7 +1,7 @@
 import ZenText
 
-/// finetune's summary line, built field by field. Every other result is an `Encodable` written
-/// through `JSONOutput`; this goes too when finetune's output does.
+/// finetune's summary line, built field by field; every other result of the tool is an
+/// `Encodable` written through `JSONOutput`.
 struct JSONObjectBuilder {
     private var fields: [String] = []
 
