@@ -27,14 +27,13 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         struct Body: Encodable { var error: Detail }
         struct Detail: Encodable { var code: String, message: String }
         // Two strings cannot fail to encode.
-        return try! jsonEncoder.encode(Body(error: Detail(code: code, message: message)))
+        return try! JSONOutput.encode(Body(error: Detail(code: code, message: message)))
     }
 
-    /// Hummingbird's own errors (no route, a body over the limit, a parser failure) in the API's form.
+    /// Hummingbird's own errors (no route, a parser failure) in the API's form.
     init(_ error: any HTTPResponseError) {
         switch error.status {
         case .notFound: self.init(.notFound, "not_found", "no such path")
-        case .contentTooLarge: self.init(.contentTooLarge, "body_too_large", "the request body is larger than the server accepts")
         case let status: self.init(status, "http_error", status.reasonPhrase)
         }
     }

@@ -42,10 +42,7 @@ struct InferenceAPI: Sendable {
         }
         let outputs = try await scheduler.encode(features, on: served)
         let results = try served.model.classifications(of: outputs)
-        return try jsonResponse(ClassifyResponse(results: results.map { result in
-            ClassifyResponse.Result(label: result.label.map { .name($0) } ?? .index(result.labelIndex), index: result.labelIndex,
-                                    score: result.probabilities[result.labelIndex], logits: result.logits)
-        }))
+        return try jsonResponse(ClassifyResponse(results: results))
     }
 
     func ner(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -56,9 +53,7 @@ struct InferenceAPI: Sendable {
         let features = try chars.map { try served.featureBuilder.tokenFeatures(words: $0) }
         let outputs = try await scheduler.encode(features, on: served)
         let results = try chars.indices.map { index in
-            let tagged = try served.model.tagged(chars[index], features: features[index], output: outputs[index])
-            return NERResponse.Result(entities: tagged.entities.map { .init(type: $0.type, start: $0.start, end: $0.end, text: $0.text) },
-                                      labels: tagged.labels, truncated: tagged.labeledCount < chars[index].count)
+            try served.model.tagged(chars[index], features: features[index], output: outputs[index])
         }
         return try jsonResponse(NERResponse(results: results))
     }
@@ -93,9 +88,7 @@ struct InferenceAPI: Sendable {
         }
         let output = try await scheduler.encode([features], on: served)[0]
         let predictions = try served.model.maskPredictions(features: features, output: output, topK: topK)
-        return try jsonResponse(FillMaskResponse(masks: predictions.masks.map { mask in
-            .init(position: mask.position, candidates: mask.candidates.map { .init(token: $0.token, score: $0.probability) })
-        }))
+        return try jsonResponse(FillMaskResponse(masks: predictions.masks))
     }
 
     /// The model a request names, or the only one; it must serve `task`.
@@ -140,12 +133,5 @@ struct InferenceAPI: Sendable {
 }
 
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try jsonEncoder.encode(value))))
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try JSONOutput.encode(value))))
 }
-
-/// Keys in a stable order, and "/" left alone.
-let jsonEncoder = {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return encoder
-}()

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -66,13 +67,48 @@ public struct InferenceServer: Sendable {
         return router
     }
 
-    /// The application `zen serve` runs: `runService()` stops on SIGTERM or SIGINT after the
-    /// requests in flight are answered. `onListening` gets the bound port (the one chosen when
-    /// the configured port is 0).
-    public func application(logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(),
-                    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zen"),
-                    onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
-                    logger: logger)
+    /// Serves until SIGTERM or SIGINT, then answers the requests in flight and returns.
+    /// `onListening` gets the bound port (the one chosen when the configured port is 0). An
+    /// address it cannot listen on is a `ListenError` that says why.
+    public func run(logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let application = Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zen"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        do {
+            try await application.runService()
+        } catch let error as IOError where ListenError.Reason(errno: error.errnoCode) != nil {
+            throw ListenError(host: configuration.host, port: configuration.port, reason: ListenError.Reason(errno: error.errnoCode)!)
+        }
+    }
+}
+
+/// Why the server could not listen, and what to do about it.
+public struct ListenError: Error, Equatable, CustomStringConvertible {
+    public enum Reason: Equatable, Sendable {
+        case portInUse, permissionDenied, addressNotAvailable
+
+        init?(errno code: Int32) {
+            switch code {
+            case EADDRINUSE: self = .portInUse
+            case EACCES, EPERM: self = .permissionDenied
+            case EADDRNOTAVAIL: self = .addressNotAvailable
+            default: return nil
+            }
+        }
+    }
+
+    public var host: String
+    public var port: Int
+    public var reason: Reason
+
+    public var description: String {
+        let why = switch reason {
+        case .portInUse: "the port is in use; stop the other server or choose another --port"
+        case .permissionDenied: "permission denied (ports below 1024 need privileges); choose another --port"
+        case .addressNotAvailable: "the address is not one of this machine's; choose another --host"
+        }
+        return "cannot listen on \(host):\(port): \(why)"
     }
 }

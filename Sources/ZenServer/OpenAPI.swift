@@ -92,14 +92,16 @@ paths:
                     type: array
                     items:
                       type: object
-                      required: [label, index, score, logits]
+                      required: [label, index, score, logits, probabilities]
+                      description: The same object as a line of zen predict --task classification, less its id.
                       properties:
                         label:
                           description: id2label's name of the best class, else its index (as zen predict writes it)
                           oneOf: [{type: string}, {type: integer}]
                         index: {type: integer}
                         score: {type: number, description: softmax probability of the label}
-                        logits: {type: array, items: {type: number}}
+                        logits: {type: array, items: {type: number, nullable: true}}
+                        probabilities: {type: array, description: "softmax of the logits, one per class", items: {type: number, nullable: true}}
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}
@@ -132,8 +134,13 @@ paths:
                     type: array
                     items:
                       type: object
-                      required: [entities, labels, truncated]
+                      required: [tokens, entities, labels, logits, truncated]
+                      description: The same object as a line of zen predict --task ner, less its id.
                       properties:
+                        tokens:
+                          type: array
+                          description: The tokens scored, [CLS] and [SEP] included.
+                          items: {type: string}
                         entities:
                           type: array
                           items:
@@ -148,6 +155,10 @@ paths:
                           type: array
                           description: One label per Unicode scalar of the text ("O" where no token was scored).
                           items: {type: string}
+                        logits:
+                          type: array
+                          description: One row of label logits per token.
+                          items: {type: array, items: {type: number, nullable: true}}
                         truncated: {type: boolean, description: the text went past max-seq-length and its end was not scored}
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
@@ -184,7 +195,7 @@ paths:
                 properties:
                   embeddings:
                     type: array
-                    items: {type: array, items: {type: number}}
+                    items: {type: array, items: {type: number, nullable: true}}
                   pooling: {type: string, enum: [cls, mean, pooler]}
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
@@ -229,7 +240,7 @@ paths:
                             required: [token, score]
                             properties:
                               token: {type: string}
-                              score: {type: number, description: softmax probability}
+                              score: {type: number, nullable: true, description: softmax probability}
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}

@@ -2,6 +2,8 @@
 public enum TextError: Error, Equatable, CustomStringConvertible {
     case unreadableFile(path: String, reason: String)
     case invalidUTF8(path: String, line: Int)
+    /// A line of a data file that cannot be used, and why.
+    case invalidLine(path: String, line: Int, reason: String)
     case emptyVocabulary(path: String)
     case missingSpecialToken(token: String, path: String)
     case invalidFrequency(path: String, line: Int, field: String)
@@ -16,6 +18,8 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
             return "cannot read \(path): \(reason)"
         case .invalidUTF8(let path, let line):
             return "\(path) line \(line): invalid UTF-8"
+        case .invalidLine(let path, let line, let reason):
+            return "\(path) line \(line): \(reason)"
         case .emptyVocabulary(let path):
             return "\(path) holds no tokens"
         case .missingSpecialToken(let token, let path):

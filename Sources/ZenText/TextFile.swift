@@ -1,18 +1,58 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// Reads a UTF-8 text file into lines the way Python's `open(path, encoding="utf-8")` iterates it,
-/// because both `vocab.txt` ids and `ngram.txt` ids are line numbers in the reference:
-/// universal newlines (`\n`, `\r\n` and a lone `\r` all end a line), no line after a final
-/// terminator, a byte-order mark kept as part of the first line.
-enum TextFile {
-    static func lines(at path: String) throws(TextError) -> [String] {
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-        } catch {
-            throw .unreadableFile(path: path, reason: Self.reason(error, path: path))
+/// The one reader of the project's text inputs: vocabularies, lexicons, data sets, JSON Lines.
+/// `-` is standard input; a FIFO, `/dev/stdin` or any other stream is read to its end.
+///
+/// Lines are split the way Python's `open(path, encoding="utf-8")` iterates a file, because both
+/// `vocab.txt` ids and `ngram.txt` ids are line numbers in the reference: universal newlines
+/// (`\n`, `\r\n` and a lone `\r` all end a line), no line after a final terminator, a
+/// byte-order mark kept as part of the first line. Each line is checked to be UTF-8.
+public enum TextFile {
+    /// How messages name `path`: `-` is standard input.
+    public static func displayName(of path: String) -> String { path == "-" ? "standard input" : path }
+
+    /// Every byte of `path`.
+    public static func contents(of path: String) throws(TextError) -> Data {
+        let name = displayName(of: path)
+        let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadableFile(path: name, reason: reason(errno)) }
+        defer { if descriptor != STDIN_FILENO { close(descriptor) } }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .unreadableFile(path: name, reason: reason(errno)) }
+        guard info.st_mode & S_IFMT != S_IFDIR else { throw .unreadableFile(path: name, reason: "it is a directory") }
+        // A regular file's size is known; a pipe's is not, so read until the end either way.
+        var data = Data(capacity: info.st_mode & S_IFMT == S_IFREG ? Int(info.st_size) + 1 : 1 << 16)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
+            if count == 0 { return data }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadableFile(path: name, reason: reason(errno))
+            }
+            data.append(contentsOf: chunk[..<count])
         }
-        return try lines(of: bytes, path: path)
+    }
+
+    /// The lines of `path`.
+    public static func lines(at path: String) throws(TextError) -> [String] {
+        try lines(of: contents(of: path), path: displayName(of: path))
+    }
+
+    /// The non-blank lines of a JSON Lines (or plain text) file, numbered.
+    public static func jsonLines(at path: String) throws(TextError) -> [JSONLine] {
+        let name = displayName(of: path)
+        var result: [JSONLine] = []
+        for (offset, line) in try lines(at: path).enumerated()
+        where !line.unicodeScalars.allSatisfy({ $0 == " " || $0 == "\t" }) {
+            result.append(JSONLine(path: name, number: offset + 1, index: result.count, text: line))
+        }
+        return result
     }
 
     static func lines(of bytes: Data, path: String) throws(TextError) -> [String] {
@@ -46,10 +86,13 @@ enum TextFile {
         return lines
     }
 
-    private static func reason(_ error: Error, path: String) -> String {
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) { return "no such file" }
-        if isDirectory.boolValue { return "it is a directory" }
-        return (error as NSError).localizedDescription
+    private static func reason(_ code: Int32) -> String {
+        switch code {
+        case ENOENT: return "no such file"
+        case EACCES, EPERM: return "permission denied"
+        case EISDIR: return "it is a directory"
+        case ENOTDIR: return "a component of the path is not a directory"
+        default: return String(cString: strerror(code)).lowercased()
+        }
     }
 }

@@ -13,21 +13,12 @@ public enum Checkpoints {
     public static func writeModel(_ model: some ParameterWalkable, config: ZenConfig, baseConfig: [String: Any] = [:],
                                   vocabulary: Data, ngrams: Data, to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try replace(directory + "/config.json",
-                    with: try JSONSerialization.data(withJSONObject: config.jsonObject(over: baseConfig), options: [.prettyPrinted, .sortedKeys]))
-        try replace(directory + "/vocab.txt", with: vocabulary)
-        try replace(directory + "/ngram.txt", with: ngrams)
+        try OutputFile.write(try JSONSerialization.data(withJSONObject: config.jsonObject(over: baseConfig), options: [.prettyPrinted, .sortedKeys]),
+                             to: directory + "/config.json")
+        try OutputFile.write(vocabulary, to: directory + "/vocab.txt")
+        try OutputFile.write(ngrams, to: directory + "/ngram.txt")
         try SafeTensors.write(model.namedParameters.map { (name: WeightStore.referenceName($0.name), data: TensorData($0.tensor)) },
                               to: directory + "/model.safetensors")
-    }
-
-    /// Writes `data` to `path` through a temporary file and a rename.
-    static func replace(_ path: String, with data: Data) throws {
-        let temporary = path + ".partial"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-        }
     }
 }
 
@@ -60,7 +51,7 @@ extension Checkpoints {
         try SafeTensors.write(moments, to: directory + "/optimizer.safetensors")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try replace(directory + "/trainer_state.json", with: try encoder.encode(state))
+        try OutputFile.write(try encoder.encode(state), to: directory + "/trainer_state.json")
     }
 
     public static func readState(_ directory: String) throws -> TrainingState {
@@ -88,9 +79,9 @@ struct SavedModel {
     let maxSeqLength: Int
 
     init(source: String, weighting: NgramWeighting, maxSeqLength: Int) throws {
-        baseConfig = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/config.json"))) as? [String: Any]) ?? [:]
-        vocabulary = try Data(contentsOf: URL(fileURLWithPath: source + "/vocab.txt"))
-        ngrams = try Data(contentsOf: URL(fileURLWithPath: source + "/ngram.txt"))
+        baseConfig = (try JSONSerialization.jsonObject(with: TextFile.contents(of: source + "/config.json")) as? [String: Any]) ?? [:]
+        vocabulary = try TextFile.contents(of: source + "/vocab.txt")
+        ngrams = try TextFile.contents(of: source + "/ngram.txt")
         (self.weighting, self.maxSeqLength) = (weighting, maxSeqLength)
     }
 

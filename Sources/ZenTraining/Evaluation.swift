@@ -19,7 +19,7 @@ public struct ClassificationEvaluation: EvaluationReport, Equatable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(accuracy, forKey: .accuracy)
+        try container.encode(number: accuracy, forKey: .accuracy)
         try container.encode(correct, forKey: .correct)
         try container.encode(count, forKey: .examples)
     }
@@ -53,9 +53,9 @@ extension EntityScores: Encodable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(precision, forKey: .precision)
-        try container.encode(recall, forKey: .recall)
-        try container.encode(f1, forKey: .f1)
+        try container.encode(number: precision, forKey: .precision)
+        try container.encode(number: recall, forKey: .recall)
+        try container.encode(number: f1, forKey: .f1)
         try container.encode(found, forKey: .found)
         try container.encode(gold, forKey: .gold)
         try container.encode(right, forKey: .right)

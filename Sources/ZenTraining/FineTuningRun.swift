@@ -51,6 +51,16 @@ public struct FineTuningRun {
             case steps, output
             case trainSeconds = "train_seconds", examplesPerSecond = "examples_per_second", bestDev = "best_dev", bestStep = "best_step"
         }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(steps, forKey: .steps)
+            try container.encode(output, forKey: .output)
+            try container.encode(number: trainSeconds, forKey: .trainSeconds)
+            try container.encode(number: examplesPerSecond, forKey: .examplesPerSecond)
+            if let bestDev { try container.encode(number: bestDev, forKey: .bestDev) }
+            try container.encodeIfPresent(bestStep, forKey: .bestStep)
+        }
     }
 
     /// Scores a model on the dev set: the metric that chooses the best model, and the report
@@ -167,7 +177,16 @@ public struct FineTuningRun {
         try Checkpoints.writeResumable(tuner, model: saved, state: state, to: settings.checkpointDirectory)
     }
 
-    private struct TrainLogLine: Encodable { var step: Int, loss: Double, lr: Double }
+    private struct TrainLogLine: Encodable {
+        var step: Int, loss: Double, lr: Double
+        enum CodingKeys: String, CodingKey { case step, loss, lr }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(step, forKey: .step)
+            try container.encode(number: loss, forKey: .loss)
+            try container.encode(number: lr, forKey: .lr)
+        }
+    }
 
     private struct EvalLogLine: Encodable {
         var step: Int, epoch: Int, dev: any EvaluationReport
@@ -185,20 +204,13 @@ public struct FineTuningRun {
 /// run that went on past its last checkpoint) are dropped when a run resumes.
 final class TrainingLog {
     private let handle: FileHandle
-    private let path: String
 
     init(_ path: String, keepingSteps steps: Int) throws {
-        self.path = path
-        var kept = ""
-        if steps > 0, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            for line in text.split(separator: "\n") {
-                guard let data = line.data(using: .utf8),
-                      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                      let step = object["step"] as? Int, step <= steps else { continue }
-                kept += line + "\n"
-            }
-        }
-        guard FileManager.default.createFile(atPath: path, contents: Data(kept.utf8)), let handle = FileHandle(forWritingAtPath: path) else {
+        struct Step: Decodable { var step: Int }
+        let kept = steps == 0 || !FileManager.default.fileExists(atPath: path) ? []
+            : try TextFile.jsonLines(at: path).filter { line in ((try? line.decode(Step.self))?.step ?? .max) <= steps }.map(\.text)
+        guard FileManager.default.createFile(atPath: path, contents: Data(kept.map { $0 + "\n" }.joined().utf8)),
+              let handle = FileHandle(forWritingAtPath: path) else {
             throw FineTuningError.unwritable(path: path)
         }
         handle.seekToEndOfFile()
@@ -206,7 +218,7 @@ final class TrainingLog {
     }
 
     func append(_ line: some Encodable) throws {
-        try handle.write(contentsOf: try ResultJSON.line(line))
+        try handle.write(contentsOf: JSONOutput.encode(line) + Data("\n".utf8))
     }
 
     deinit { try? handle.close() }

@@ -51,20 +51,20 @@ struct BenchCommand: ParsableCommand {
         let flops = model.forwardFLOPs(lengths: inputs.map(\.inputIds.count))
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let fields: [(String, String)] = [
-            ("seq_per_s", format(Double(batch) / p50)),
-            ("batch_ms_p50", format(p50 * 1000)),
-            ("batch_ms_p90", format(p90 * 1000)),
-            ("load_s", format(loadSeconds)),
-            ("peak_rss_mb", format(Double(usage.ru_maxrss) / 1024)),
-            ("gflops", format(flops / p50 / 1e9)),
-            ("flops_per_batch", format(flops)),
-            ("sgemm_gflops", format(measureSGEMM())),
-            ("batch", "\(batch)"), ("max_seq_length", "\(maxSeqLength)"), ("real_length", "\(realLength)"),
-            ("ngrams", "\(ngrams)"), ("iterations", "\(iterations)"), ("threads", "\(threads)"),
-            ("precision", "\"\(model.precision.rawValue)\""), ("bf16_accelerated", "\(BF16Weight.isAccelerated)"),
+        let fields: [String: JSONValue] = [
+            "seq_per_s": .measured(Double(batch) / p50),
+            "batch_ms_p50": .measured(p50 * 1000),
+            "batch_ms_p90": .measured(p90 * 1000),
+            "load_s": .measured(loadSeconds),
+            "peak_rss_mb": .measured(Double(usage.ru_maxrss) / 1024),
+            "gflops": .measured(flops / p50 / 1e9),
+            "flops_per_batch": .measured(flops),
+            "sgemm_gflops": .measured(measureSGEMM()),
+            "batch": .integer(Int64(batch)), "max_seq_length": .integer(Int64(maxSeqLength)), "real_length": .integer(Int64(realLength)),
+            "ngrams": .integer(Int64(ngrams)), "iterations": .integer(Int64(iterations)), "threads": .integer(Int64(threads)),
+            "precision": .string(model.precision.rawValue), "bf16_accelerated": .bool(BF16Weight.isAccelerated),
         ]
-        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        print(try JSONOutput.string(fields))
     }
 
     /// The inputs of scripts/zen2_torch.py's synthetic batch, exactly.
@@ -99,6 +99,9 @@ struct BenchCommand: ParsableCommand {
     private func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
+}
 
-    private func format(_ value: Double) -> String { String(format: "%.4g", value) }
+extension JSONValue {
+    /// A measurement, to the 4 significant digits its noise leaves meaningful.
+    static func measured(_ value: Double) -> JSONValue { .number(Double(String(format: "%.4g", value)) ?? value) }
 }

@@ -40,10 +40,9 @@ struct BenchTextCommand: ParsableCommand {
         let loadSeconds = seconds(since: loadStart)
         let builder = try FeatureBuilder(tokenizer: tokenizer, ngrams: dictionary, maxSeqLength: maxSeqLength)
 
-        let texts = try readJSONLines(input).map { line -> String in
-            guard let object = try JSONSerialization.jsonObject(with: line.data) as? [String: Any],
-                  let text = object[field] as? String else {
-                throw InputLineError(path: input, line: line.number, message: "no string field \"\(field)\"")
+        let texts = try TextFile.jsonLines(at: input).map { line -> String in
+            guard case .object(let object) = try line.decode(JSONValue.self), case .string(let text)? = object[field] else {
+                throw line.failure("no string field \"\(field)\"")
             }
             return text
         }
@@ -63,24 +62,22 @@ struct BenchTextCommand: ParsableCommand {
         let tokenize: @Sendable (String) -> Int = { tokenizer.encode($0).count }
         let features: @Sendable (String) -> Int = { (try? builder.sequenceFeatures(text: $0))?.ngrams.count ?? 0 }
 
-        let report: [(String, String)] = [
-            ("texts", "\(texts.count)"),
-            ("tokens", "\(tokenCount)"),
-            ("vocab_load_s", format(vocabSeconds)),
-            ("load_s", format(loadSeconds)),
-            ("ngram_entries", "\(dictionary.matchableCount)"),
-            ("tokenize_texts_per_s", format(try rate(parallel: false, tokenize))),
-            ("features_texts_per_s", format(try rate(parallel: false, features))),
-            ("threads", "\(threads)"),
-            ("tokenize_texts_per_s_parallel", format(try rate(parallel: true, tokenize))),
-            ("features_texts_per_s_parallel", format(try rate(parallel: true, features))),
+        let report: [String: JSONValue] = [
+            "texts": .integer(Int64(texts.count)),
+            "tokens": .integer(Int64(tokenCount)),
+            "vocab_load_s": .measured(vocabSeconds),
+            "load_s": .measured(loadSeconds),
+            "ngram_entries": .integer(Int64(dictionary.matchableCount)),
+            "tokenize_texts_per_s": .measured(try rate(parallel: false, tokenize)),
+            "features_texts_per_s": .measured(try rate(parallel: false, features)),
+            "threads": .integer(Int64(threads)),
+            "tokenize_texts_per_s_parallel": .measured(try rate(parallel: true, tokenize)),
+            "features_texts_per_s_parallel": .measured(try rate(parallel: true, features)),
         ]
-        print("{" + report.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        print(try JSONOutput.string(report))
     }
 
     private func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
-
-    private func format(_ value: Double) -> String { String(format: "%.4g", value) }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZenModel
+import ZenText
 
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,13 +13,18 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "pytorch_model.bin to read.")
     var input: String
 
-    @Option(help: "model.safetensors to write.")
+    @Option(help: "model.safetensors to write (- for standard output).")
     var output: String
 
     func run() throws {
         let tensors = try TorchCheckpoint.read(input)
-        try SafeTensors.write(tensors.map { (name: $0.key, data: $0.value) }, to: output)
+        do {
+            try SafeTensors.write(tensors.map { (name: $0.key, data: $0.value) }, to: output)
+        } catch let error as OutputError {
+            throw error.naming("--output")
+        }
         let bytes = tensors.values.reduce(0) { $0 + $1.bytes.count }
-        print("wrote \(tensors.count) tensors (\(bytes) bytes) to \(output)")
+        // On standard error: standard output may be the file itself.
+        FileHandle.standardError.write(Data("wrote \(tensors.count) tensors (\(bytes) bytes) to \(OutputFile.displayName(of: output))\n".utf8))
     }
 }

@@ -21,23 +21,33 @@ extension ModelTask: ExpressibleByArgument {
 
 extension InputLayout: ExpressibleByArgument {}
 
-/// How labelled data files are read: CLUE-style JSON Lines for classification, char-per-line
-/// files for token tasks.
-struct DataOptions: ParsableArguments {
-    @Option(help: "Classification: the text field of the JSON Lines rows.")
-    var textField = "sentence"
+/// Which fields of a classification line hold the text, its pair and its id: the same options,
+/// and the same defaults, for predict, finetune and evaluate.
+struct FieldOptions: ParsableArguments {
+    @Option(help: "Classification: the text's field; default: text, else sentence (CLUE's name).")
+    var textField: String?
 
-    @Option(help: "Classification: the second text's field, for sentence pairs (e.g. sentence2; then set --text-field sentence1).")
+    @Option(help: "Classification: the second text's field, then required on every line (e.g. sentence2, with --text-field sentence1); default: text_pair where a line has it.")
     var textPairField: String?
-
-    @Option(help: "Classification: the label field (rows labelled - are skipped, as in CMNLI).")
-    var labelField = "label"
 
     @Option(help: "Classification: the id field.")
     var idField = "id"
 
+    func classification(labelField: String = "label") -> ClassificationFields {
+        ClassificationFields(text: textField, pair: textPairField, label: labelField, id: idField)
+    }
+}
+
+/// How labelled data files are read: CLUE-style JSON Lines for classification, char-per-line
+/// files for token tasks.
+struct DataOptions: ParsableArguments {
+    @OptionGroup var fields: FieldOptions
+
+    @Option(help: "Classification: the label field (rows labelled - are skipped, as in CMNLI).")
+    var labelField = "label"
+
     func classification(_ path: String) throws -> [ClassificationExample] {
-        try Datasets.readClassification(path, textField: textField, pairField: textPairField, labelField: labelField, idField: idField)
+        try Datasets.readClassification(path, fields: fields.classification(labelField: labelField))
     }
 
     /// The labels of a data file, in their order of first appearance.

@@ -25,8 +25,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Labelled file: CLUE-style JSON Lines (classification) or char-per-line tags (ner).")
     var data: String
 
-    @Option(help: "Maximum tokens per input, [CLS] and [SEP] included.")
-    var maxSeqLength = 128
+    @Option(help: maxSeqLengthHelp)
+    var maxSeqLength: Int?
 
     @Option(help: "Fusion matrix weighting; by default the one the model was fine-tuned with (config.json), else frequency.")
     var weighting: NgramWeighting?
@@ -36,13 +36,16 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Compute threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
-    func validate() throws { try ModelTask.require(task, in: [.classification, .ner]) }
+    func validate() throws {
+        try ModelTask.require(task, in: [.classification, .ner])
+        try validateMaxSeqLength(maxSeqLength)
+    }
 
     func run() throws {
         ComputeThreads.set(max(1, threads))
         let model = try model.load()
         let weighting = weighting ?? model.config.ngramWeighting ?? .frequency
-        FileHandle.standardOutput.write(try ResultJSON.line(evaluate(model, task: task, path: data, data: fields,
-                                                                     maxSeqLength: maxSeqLength, weighting: weighting)))
+        print(try JSONOutput.string(evaluate(model, task: task, path: data, data: fields,
+                                             maxSeqLength: resolvedMaxSeqLength(maxSeqLength, for: model.config), weighting: weighting)))
     }
 }

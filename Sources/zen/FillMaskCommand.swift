@@ -13,15 +13,17 @@ struct FillMaskCommand: ParsableCommand {
     @Option(help: "Candidates to show per [MASK].")
     var topK: Int = 5
 
-    @Option(help: "Maximum tokens, [CLS] and [SEP] included.")
-    var maxSeqLength: Int = 128
+    @Option(help: maxSeqLengthHelp)
+    var maxSeqLength: Int?
 
     @Argument(help: "The text, with one or more [MASK].")
     var text: String
 
+    func validate() throws { try validateMaxSeqLength(maxSeqLength) }
+
     func run() throws {
         let model = try model.load()
-        let result = try model.fillMask(text, topK: topK, maxSeqLength: maxSeqLength)
+        let result = try model.fillMask(text, topK: topK, maxSeqLength: resolvedMaxSeqLength(maxSeqLength, for: model.config))
         if result.masks.isEmpty {
             throw CLIError(ModelError.noMaskToken.description)
         }

@@ -157,7 +157,7 @@ struct FineTuneCommand: ParsableCommand {
             throw CLIError("\(error)")
         }
         progress.finish()
-        FileHandle.standardOutput.write(try ResultJSON.line(summary))
+        print(try JSONOutput.string(summary))
     }
 
     var fineTuningOptions: FineTuningOptions {

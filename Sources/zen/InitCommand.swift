@@ -34,11 +34,7 @@ struct InitCommand: ParsableCommand {
             throw CLIError("--output \(output) exists and is not empty")
         }
         let tokenizer = try BertTokenizer(vocabularyAt: vocab)
-        guard let lexicon = String(data: try Data(contentsOf: URL(fileURLWithPath: ngrams)), encoding: .utf8) else {
-            throw CLIError("\(ngrams) is not UTF-8")
-        }
-        var lines = lexicon.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true { lines.removeLast() }
+        var lines = try TextFile.lines(at: ngrams)
         if let ngramLimit { lines = Array(lines.prefix(max(0, ngramLimit))) }
         let ngramText = lines.joined(separator: "\n") + "\n"
         let config = try ZenConfig(hiddenSize: hiddenSize, numHiddenLayers: numHiddenLayers, numHiddenWordLayers: numHiddenWordLayers,
@@ -47,12 +43,13 @@ struct InitCommand: ParsableCommand {
         var encoder = ZenEncoder(config: config, pooler: true)
         var random = RandomParameters(seed: seed, standardDeviation: config.initializerRange)
         encoder.walkParameters(&random)
-        try Checkpoints.writeModel(encoder, config: config, vocabulary: try Data(contentsOf: URL(fileURLWithPath: vocab)),
+        try Checkpoints.writeModel(encoder, config: config, vocabulary: try TextFile.contents(of: vocab),
                                    ngrams: Data(ngramText.utf8), to: output)
         // Loading checks the lexicon against the vocabulary, as every later command will.
         _ = try NgramDictionary(contentsOf: output + "/ngram.txt", tokenizer: tokenizer)
         let parameters = encoder.namedParameters
         let count = parameters.reduce(0) { $0 + $1.tensor.count }
-        print("{\"output\":\(jsonString(output)),\"parameters\":\(count),\"ngrams\":\(lines.count)}")
+        struct Summary: Encodable { var output: String, parameters: Int, ngrams: Int }
+        print(try JSONOutput.string(Summary(output: output, parameters: count, ngrams: lines.count)))
     }
 }

@@ -1,18 +1,33 @@
 import ArgumentParser
 import Foundation
 import ZenModel
+import ZenTensor
 import ZenText
 
 extension NgramWeighting: ExpressibleByArgument {}
 
 extension Precision: ExpressibleByArgument {}
 
+/// A failure that is the input's fault, reported without the usage text.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// `--max-seq-length` inside what the feature builder accepts.
-func validateMaxSeqLength(_ maxSeqLength: Int) throws {
+func validateMaxSeqLength(_ maxSeqLength: Int?) throws {
+    guard let maxSeqLength else { return }
     guard FeatureBuilder.maxSeqLengthRange.contains(maxSeqLength) else {
         throw ValidationError(TextError.invalidMaxSeqLength(maxSeqLength).description)
     }
 }
+
+/// The one rule of every command that runs a model: `--max-seq-length`, else the length the
+/// model was fine-tuned at (`max_seq_length` in its config.json), else 128.
+func resolvedMaxSeqLength(_ option: Int?, for config: ZenConfig?) -> Int { option ?? config?.maxSeqLength ?? 128 }
+
+let maxSeqLengthHelp = ArgumentHelp(
+    "Maximum tokens per input, [CLS] and [SEP] included (3...4096); default: the model's max_seq_length (config.json), else 128.")
 
 /// The checkpoint a command runs.
 struct ModelOptions: ParsableArguments {
@@ -25,18 +40,29 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> ZenModel { try ZenModel(directory: model, precision: precision) }
 }
 
-/// The options every JSON Lines command shares.
+/// How input lines are read.
+enum LineFormat: String, ExpressibleByArgument, CaseIterable {
+    /// One JSON object a line.
+    case jsonl
+    /// Every non-blank line is one text, as if it were `{"text": line}`.
+    case text
+}
+
+/// The options every line-by-line command shares: one output line per non-blank input line.
 struct LinesOptions: ParsableArguments {
-    @Option(help: "Maximum tokens per input, [CLS] and [SEP] included (3...4096).")
-    var maxSeqLength: Int
+    @Option(help: maxSeqLengthHelp)
+    var maxSeqLength: Int?
 
     @Option(help: "Fusion matrix weighting: frequency, reference-sequence, reference-token or none; default: the one the model was fine-tuned with (ngram_weighting in config.json), else frequency.")
     var weighting: NgramWeighting?
 
-    @Option(help: "Input JSON Lines file.")
+    @Option(help: "Input file, or - for standard input.")
     var input: String
 
-    @Option(help: "Output JSON Lines file; written only when every line succeeded.")
+    @Option(help: "jsonl: one JSON object a line; text: every non-blank line is one text ({\"text\": line}).")
+    var format: LineFormat = .jsonl
+
+    @Option(help: "Output JSON Lines file, written only when every line succeeded, or - for standard output (written as lines are done).")
     var output: String
 
     func validate() throws { try validateMaxSeqLength(maxSeqLength) }
@@ -50,22 +76,52 @@ struct LinesOptions: ParsableArguments {
     /// `--weighting`, else the model's own.
     func weighting(for config: ZenConfig?) -> NgramWeighting { weighting ?? config?.ngramWeighting ?? .frequency }
 
-    /// Turns every input line into one output line with `transform` and writes them atomically;
-    /// a failure names its line.
-    func transformLines(parallel: Bool, _ transform: @escaping @Sendable (JSONLine) throws -> String) throws {
-        let lines = try readJSONLines(input)
-        let path = input
-        let wrapped: @Sendable (JSONLine) throws -> String = { line in
+    /// `--max-seq-length`, else the model's own, else 128.
+    func maxSeqLength(for config: ZenConfig?) -> Int { resolvedMaxSeqLength(maxSeqLength, for: config) }
+
+    /// The input's non-blank lines; with `--format text`, each as the JSON object `{"text": line}`.
+    func readLines() throws -> [JSONLine] {
+        let lines = try TextFile.jsonLines(at: input)
+        guard format == .text else { return lines }
+        return try lines.map { line in
+            var object = line
+            object.text = try JSONOutput.string(["text": line.text])
+            return object
+        }
+    }
+
+    /// Turns every input line into one output line with `transform` and writes them in order, a
+    /// chunk at a time, through `OutputFile`: a failure names its line and leaves no output file.
+    /// Shows progress on a terminal and ends with a summary on standard error.
+    func transformLines(_ command: String, parallel: Bool, _ transform: @escaping @Sendable (JSONLine) throws -> any Encodable) throws {
+        let lines = try readLines()
+        let encode: @Sendable (JSONLine) throws -> Data = { line in
             do {
-                return try transform(line)
-            } catch let error as InputLineError {
-                throw error
+                return try JSONOutput.encode(transform(line)) + Data("\n".utf8)
+            } catch let error as TextError {
+                if case .invalidLine = error { throw error }
+                throw line.failure("\(error)")
             } catch {
-                throw InputLineError(path: path, line: line.number, message: "\(error)")
+                throw line.failure("\(error)")
             }
         }
-        let outputs = parallel ? try concurrentMap(lines, wrapped) : try lines.map(wrapped)
-        try writeAtomically(outputs, to: output)
+        let progress = ProgressReporter(total: lines.count, startStep: 0)
+        // Enough lines a chunk to keep every thread busy, few enough to show progress often.
+        let chunkSize = parallel ? 64 * ComputeThreads.count : 8
+        do {
+            try OutputFile.write(to: output) { file in
+                for start in stride(from: 0, to: lines.count, by: chunkSize) {
+                    let chunk = Array(lines[start..<min(lines.count, start + chunkSize)])
+                    for data in parallel ? try concurrentMap(chunk, encode) : try chunk.map(encode) { try file.write(data) }
+                    progress.advance(to: start + chunk.count, unit: "lines")
+                }
+            }
+        } catch let error as OutputError {
+            throw error.naming("--output")
+        }
+        let seconds = progress.elapsed
+        progress.log(String(format: "zen %@: %d lines in %.1f s (%.1f lines/s), written to %@", command, lines.count, seconds,
+                            Double(lines.count) / max(seconds, 1e-9), OutputFile.displayName(of: output)))
     }
 }
 
@@ -93,5 +149,20 @@ struct TokenInput: Decodable {
         }
         labels = try container.decodeIfPresent([String].self, forKey: .labels)
         id = try container.decodeIfPresent(JSONValue.self, forKey: .id)
+    }
+}
+
+/// One output line: the input's `id` (when there is one) beside the fields of `result`.
+struct OutputLine<Result: Encodable>: Encodable {
+    var id: JSONValue?
+    var result: Result
+
+    private enum CodingKeys: String, CodingKey { case id }
+
+    func encode(to encoder: any Encoder) throws {
+        // The result's fields go into the same object: both ask the encoder for its keyed container.
+        try result.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(id, forKey: .id)
     }
 }

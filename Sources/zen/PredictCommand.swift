@@ -1,20 +1,23 @@
 import ArgumentParser
 import Foundation
 import ZenModel
+import ZenText
 
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Run a task head on every input line.",
         discussion: """
-        classification: {"text", "text_pair"?, "id"?} in (other field names with --text-field, --text-pair-field, \
-        --id-field, e.g. --text-field sentence for CLUE files), {"id", "label", "logits"} out: the reference's \
-        predict.json lines plus the logits (--no-logits leaves them out). label is id2label's name, else the index; \
-        id is the input's, else the line's index from 0.
+        classification: {"text" (or "sentence"), "text_pair"?, "id"?} in (other field names with --text-field, \
+        --text-pair-field, --id-field), {"id", "label", "index", "score", "logits", "probabilities"} out: the \
+        reference's predict.json lines plus the logits and their softmax (--no-logits writes only {"id", "label"}). \
+        label is id2label's name, else the index; score is its probability; id is the input's, else the line's index from 0.
         ner: {"chars": [...]} or {"text": ...} in, {"tokens", "labels" (one per input character), \
-        "entities": [{"type", "start", "end" (exclusive), "text"}], "logits" (every real token)} out; \
+        "entities": [{"type", "start", "end" (exclusive), "text"}], "logits" (every real token), "truncated"} out; \
         characters past max-seq-length get "O" and the line says "truncated": true.
-        mlm: {"text", "text_pair"?} with [MASK] tokens in, {"mask_logits", "nsp_logits", "predictions" (top 5)} out.
+        mlm: {"text", "text_pair"?} with [MASK] tokens in, {"mask_logits", "nsp_logits", "predictions" (top 5 tokens), \
+        "scores" (their probabilities)} out.
+        With --format text every non-blank input line is one text.
         """
     )
 
@@ -25,14 +28,7 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var lines: LinesOptions
 
-    @Option(help: "classification: the field holding the text.")
-    var textField = "text"
-
-    @Option(help: "classification: the field holding the second text of a pair.")
-    var textPairField = "text_pair"
-
-    @Option(help: "classification: the field holding the id.")
-    var idField = "id"
+    @OptionGroup var fields: FieldOptions
 
     @Flag(help: "classification: write only {\"id\", \"label\"}, the reference's predict.json form.")
     var noLogits = false
@@ -40,55 +36,56 @@ struct PredictCommand: ParsableCommand {
     func validate() throws {
         try ModelTask.require(task, in: [.classification, .ner, .fillMask])
         try lines.requireTokenTask(task == .ner)
+        if lines.format == .text, fields.textField != nil || fields.textPairField != nil {
+            throw ValidationError("--text-field and --text-pair-field name fields of JSON lines; with --format text each line is the text")
+        }
     }
 
     func run() throws {
         let model = try model.load()
-        let (task, inputPath, maxSeqLength, weighting) = (task, lines.input, lines.maxSeqLength, lines.weighting(for: model.config))
-        let (textField, textPairField, idField, noLogits) = (textField, textPairField, idField, noLogits)
-        try lines.transformLines(parallel: false) { line in
-            var object = JSONObjectBuilder()
-            switch task {
-            case .classification:
-                guard case .object(let fields) = try decodeLine(JSONValue.self, line, path: inputPath) else {
-                    throw InputLineError(path: inputPath, line: line.number, message: "not a JSON object")
-                }
-                func field(_ name: String) -> JSONValue? { fields.first { $0.0 == name }?.1 }
-                guard case .string(let text) = field(textField) else {
-                    throw InputLineError(path: inputPath, line: line.number, message: "no string field \"\(textField)\"")
-                }
-                var pair: String?
-                switch field(textPairField) {
-                case .string(let value): pair = value
-                case nil, .null?: pair = nil
-                default: throw InputLineError(path: inputPath, line: line.number, message: "\"\(textPairField)\" is not a string")
-                }
-                object.add("id", raw: field(idField)?.json ?? String(line.index))
-                let result = try model.classify([text], pairs: [pair], maxSeqLength: maxSeqLength, weighting: weighting)[0]
-                object.add("label", raw: result.label.map(jsonString) ?? String(result.labelIndex))
-                if !noLogits { object.add("logits", result.logits) }
-            case .ner:
-                let input = try decodeLine(TokenInput.self, line, path: inputPath)
-                if let id = input.id { object.add("id", raw: id.json) }
-                let result = try model.tag(chars: input.chars, maxSeqLength: maxSeqLength, weighting: weighting)
-                object.add("tokens", result.tokens)
-                object.add("labels", result.labels)
-                object.add("entities", raw: "[" + result.entities.map { entity in
-                    "{\"type\":\(jsonString(entity.type)),\"start\":\(entity.start),\"end\":\(entity.end),\"text\":\(jsonString(entity.text))}"
-                }.joined(separator: ",") + "]")
-                object.add("logits", result.logits)
-                if result.labeledCount < input.chars.count { object.add("truncated", raw: "true") }
-            case .fillMask, .embed:
-                let input = try decodeLine(SequenceInput.self, line, path: inputPath)
-                if let id = input.id { object.add("id", raw: id.json) }
-                let result = try model.fillMask(input.text, pair: input.text_pair, topK: 5, maxSeqLength: maxSeqLength, weighting: weighting)
-                object.add("mask_logits", result.masks.map(\.logits))
-                if let nextSentence = result.nextSentence { object.add("nsp_logits", nextSentence) }
-                object.add("predictions", raw: "[" + result.masks.map { mask in
-                    "[" + mask.candidates.map { jsonString($0.token) }.joined(separator: ",") + "]"
-                }.joined(separator: ",") + "]")
+        let (maxSeqLength, weighting) = (lines.maxSeqLength(for: model.config), lines.weighting(for: model.config))
+        let (fields, noLogits) = (fields.classification(), noLogits)
+        switch task {
+        case .classification:
+            try lines.transformLines("predict", parallel: false) { line in
+                let input = try fields.read(line)
+                let result = try model.classify([input.text], pairs: [input.pair], maxSeqLength: maxSeqLength, weighting: weighting)[0]
+                let id = input.id ?? .integer(Int64(line.index))
+                if noLogits { return OutputLine(id: id, result: ["label": result.classLabel]) }
+                return OutputLine(id: id, result: result)
             }
-            return object.json
+        case .ner:
+            try lines.transformLines("predict", parallel: false) { line in
+                let input = try line.decode(TokenInput.self)
+                return OutputLine(id: input.id, result: try model.tag(chars: input.chars, maxSeqLength: maxSeqLength, weighting: weighting))
+            }
+        case .fillMask, .embed:
+            try lines.transformLines("predict", parallel: false) { line in
+                let input = try line.decode(SequenceInput.self)
+                let result = try model.fillMask(input.text, pair: input.text_pair, topK: 5, maxSeqLength: maxSeqLength, weighting: weighting)
+                return OutputLine(id: input.id, result: MaskedLMLine(masks: result.masks, nextSentence: result.nextSentence))
+            }
         }
+    }
+}
+
+/// `{"mask_logits": [[V] per [MASK]], "nsp_logits": [2], "predictions": [[top tokens] per [MASK]],
+/// "scores": [[their probabilities] per [MASK]]}`
+struct MaskedLMLine: Encodable {
+    var masks: [MaskPrediction]
+    var nextSentence: [Float]?
+
+    private enum CodingKeys: String, CodingKey {
+        case maskLogits = "mask_logits"
+        case nspLogits = "nsp_logits"
+        case predictions, scores
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(numberRows: masks.map(\.logits), forKey: .maskLogits)
+        if let nextSentence { try container.encode(numbers: nextSentence, forKey: .nspLogits) }
+        try container.encode(masks.map { $0.candidates.map(\.token) }, forKey: .predictions)
+        try container.encode(numberRows: masks.map { $0.candidates.map(\.probability) }, forKey: .scores)
     }
 }

@@ -15,16 +15,15 @@ struct ProgressReporter {
         (self.total, self.startStep, self.logEvery) = (total, startStep, logEvery)
     }
 
+    /// Seconds since the reporter was made.
+    var elapsed: Double { Date().timeIntervalSince(start) }
+
     mutating func update(step: Int, epoch: Int, loss: Double, learningRate: Double, examples batch: Int) {
         examples += batch
-        let elapsed = Date().timeIntervalSince(start)
         let rate = Double(examples) / max(elapsed, 1e-9)
-        let remaining = Double(total - step) * elapsed / Double(max(1, step - startStep))
-        let numbers = String(format: "loss %.4f  lr %.2e  %.1f ex/s  ETA %@", loss, learningRate, rate, Self.duration(remaining))
+        let numbers = String(format: "loss %.4f  lr %.2e  %.1f ex/s  ETA %@", loss, learningRate, rate, remaining(at: step))
         if isTerminal {
-            let width = 24, filled = total == 0 ? width : width * step / total
-            let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[2Kepoch \(epoch + 1) [\(bar)] \(step)/\(total)  \(numbers)".utf8))
+            draw("epoch \(epoch + 1) ", done: step, numbers)
         } else if step % logEvery == 0 || step == total {
             log("step \(step)/\(total)  epoch \(epoch + 1)  \(numbers)")
         }
@@ -35,9 +34,26 @@ struct ProgressReporter {
         if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
+    /// `done` of `total` items (lines, texts) finished: the bar on a terminal, nothing otherwise,
+    /// where a summary at the end says it all.
+    func advance(to done: Int, unit: String) {
+        guard isTerminal else { return }
+        draw("", done: done, String(format: "%.1f %@/s  ETA %@", Double(done - startStep) / max(elapsed, 1e-9), unit, remaining(at: done)))
+    }
+
     /// A line of its own, below the bar.
     func log(_ message: String) {
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[2K" : "") + message + "\n").utf8))
+    }
+
+    private func draw(_ label: String, done: Int, _ numbers: String) {
+        let width = 24, filled = total == 0 ? width : width * done / total
+        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(label)[\(bar)] \(done)/\(total)  \(numbers)".utf8))
+    }
+
+    private func remaining(at done: Int) -> String {
+        Self.duration(Double(total - done) * elapsed / Double(max(1, done - startStep)))
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -23,8 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port, printed when listening).")
     var port = 8080
 
-    @Option(help: "Maximum tokens per text, [CLS] and [SEP] included (3...4096); longer texts are truncated.")
-    var maxSeqLength = 128
+    @Option(help: "Maximum tokens per text, [CLS] and [SEP] included (3...4096); longer texts are truncated. Default: each model's max_seq_length (config.json), else 128.")
+    var maxSeqLength: Int?
 
     @Option(help: "Most texts in one encoder batch.")
     var maxBatch = 32
@@ -86,7 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
             let start = ContinuousClock.now
             do {
                 let model = try ZenModel(directory: directory, precision: precision)
-                served.append(try ServedModel(name: name, model: model, maxSeqLength: maxSeqLength, weighting: weighting))
+                served.append(try ServedModel(name: name, model: model, maxSeqLength: resolvedMaxSeqLength(maxSeqLength, for: model.config),
+                                              weighting: weighting))
             } catch {
                 throw CLIError("model \(name) (\(directory)): \(error)")
             }
@@ -98,8 +99,12 @@ struct ServeCommand: AsyncParsableCommand {
             requests: RequestLimits(maxBodyBytes: maxBodyBytes, maxTexts: maxTexts, maxTextChars: maxTextChars),
             batching: .init(maxBatch: maxBatch, maxWait: .milliseconds(maxWaitMs), queueLimit: queueLimit)))
         let host = host
-        try await server.application(logger: .init(label: "zen.serve")) { port in
-            FileHandle.standardError.write(Data("listening on http://\(host):\(port)\n".utf8))
-        }.runService()
+        do {
+            try await server.run(logger: .init(label: "zen.serve")) { port in
+                FileHandle.standardError.write(Data("listening on http://\(host):\(port)\n".utf8))
+            }
+        } catch let error as ListenError {
+            throw CLIError(error.description)
+        }
     }
 }

@@ -60,6 +60,15 @@ import Testing
         }
     }
 
+    @Test func aBodyTooLargeNamesTheLimitAndTheOption() async throws {
+        try await withServer(requests: RequestLimits(maxBodyBytes: 1000)) { client in
+            let response = try await client.post("/v1/classify", ["model": "cls", "texts": [String(repeating: "好", count: 400)]])
+            #expect(response.status == .contentTooLarge)
+            let message = ((response.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
+            #expect(message == "the request body is larger than the limit of 1000 bytes (--max-body-bytes 1000)")
+        }
+    }
+
     @Test func unknownPathIs404AndWrongMethod405() async throws {
         try await withServer { client in
             let unknown = try await client.send("/v2/classify", method: .post)

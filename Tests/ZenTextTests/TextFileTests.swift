@@ -24,4 +24,26 @@ import Testing
             try TextFile.lines(at: "/tmp")
         }
     }
+
+    @Test func readsAFIFOToItsEnd() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-fifo-\(UUID().uuidString)").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        // More than one read's worth, so that the reader has to loop until the writer closes.
+        let text = String(repeating: "一行\n", count: 50_000)
+        let writer = PeerThread { FileHandle(forWritingAtPath: path)!.write(Data(text.utf8)) }
+        #expect(try TextFile.lines(at: path).count == 50_000)
+        writer.value()
+    }
+
+    @Test func jsonLinesAreNumberedAndBlankLinesSkipped() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-lines-\(UUID().uuidString)").path
+        try Data("{\"a\": 1}\r\n\n \t\n{\"a\": 2}\r{\"a\": 3}".utf8).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let lines = try TextFile.jsonLines(at: path)
+        #expect(lines.map(\.number) == [1, 4, 5])
+        #expect(lines.map(\.index) == [0, 1, 2])
+        #expect(lines.map(\.text) == [#"{"a": 1}"#, #"{"a": 2}"#, #"{"a": 3}"#])
+        #expect(TextFile.displayName(of: "-") == "standard input")
+    }
 }

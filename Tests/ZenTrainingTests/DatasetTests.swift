@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZenText
 import ZenTraining
 
 @Suite struct DatasetTests {
@@ -27,7 +28,7 @@ import ZenTraining
                               TaggedSentence(chars: ["美"], labels: ["S-LOC"])])
         let bad = try file("中 B-LOC\n国\n")
         defer { try? FileManager.default.removeItem(atPath: bad) }
-        #expect(throws: DatasetError.malformedLine(path: bad, line: 2, reason: "expected a character and a tag, separated by a tab or a space")) {
+        #expect(throws: TextError.invalidLine(path: bad, line: 2, reason: "expected a character and a tag, separated by a tab or a space")) {
             try Datasets.readTagged(bad)
         }
         let empty = try file("\n\n")
@@ -41,9 +42,11 @@ import ZenTraining
         #expect(Set(rows.compactMap(\.label)) == ["positive", "negative"])
         let path = try file(#"{"sentence1": "a", "sentence2": "b", "label": "-", "id": 1}"# + "\n" + #"{"sentence1": "c", "sentence2": "d", "label": "entailment", "id": 2}"#)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let pairs = try Datasets.readClassification(path, textField: "sentence1", pairField: "sentence2")
+        let pairs = try Datasets.readClassification(path, fields: ClassificationFields(text: "sentence1", pair: "sentence2"))
         #expect(pairs == [ClassificationExample(id: "2", text: "c", pair: "d", label: "entailment")])
-        #expect(throws: DatasetError.self) { try Datasets.readClassification(path) }   // no "sentence" field
-        #expect(throws: DatasetError.unreadable(path: "/nonexistent", reason: "no such file")) { try Datasets.readClassification("/nonexistent") }
+        #expect(throws: TextError.invalidLine(path: path, line: 1, reason: #"no text field "text" or "sentence"; the line has "id", "label", "sentence1", "sentence2"; name the text field with --text-field"#)) {
+            try Datasets.readClassification(path)
+        }
+        #expect(throws: TextError.unreadableFile(path: "/nonexistent", reason: "no such file")) { try Datasets.readClassification("/nonexistent") }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ZenText
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header mapping each
 /// name to `{dtype, shape, data_offsets}`, then the tensor bytes.
@@ -75,9 +76,9 @@ public enum SafeTensors {
 
     /// Writes `tensors` as a safetensors file laid out byte for byte as the Python `safetensors`
     /// package lays it out (wider dtypes first, then names in byte order; compact JSON header padded
-    /// with spaces to 8 bytes), atomically (temporary file + rename).
+    /// with spaces to 8 bytes), through `OutputFile`: streamed, and atomic.
     public static func write(_ tensors: [(name: String, data: TensorData)], metadata: [String: String] = ["format": "pt"],
-                             to path: String) throws(CheckpointError) {
+                             to path: String) throws {
         func rank(_ dtype: DType) -> Int { [.int64: 3, .float32: 2, .bfloat16: 1, .float16: 0][dtype]! }
         let sorted = tensors.sorted {
             rank($0.data.dtype) != rank($1.data.dtype) ? rank($0.data.dtype) > rank($1.data.dtype)
@@ -85,44 +86,25 @@ public enum SafeTensors {
         }
         var header = "{"
         if !metadata.isEmpty {
-            header += "\"__metadata__\":{" + metadata.sorted { $0.key < $1.key }
-                .map { "\(jsonString($0.key)):\(jsonString($0.value))" }.joined(separator: ",") + "},"
+            header += "\"__metadata__\":{" + (try metadata.sorted { $0.key < $1.key }
+                .map { "\(try JSONOutput.string($0.key)):\(try JSONOutput.string($0.value))" }).joined(separator: ",") + "},"
         }
         var offset = 0
-        header += sorted.map { tensor in
+        header += try sorted.map { tensor in
             let begin = offset
             offset += tensor.data.bytes.count
-            return "\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.data.dtype.rawValue)\",\"shape\":[\(tensor.data.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(offset)]}"
+            return "\(try JSONOutput.string(tensor.name)):{\"dtype\":\"\(tensor.data.dtype.rawValue)\",\"shape\":[\(tensor.data.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(begin),\(offset)]}"
         }.joined(separator: ",")
         header += "}"
         // Pad the header with spaces so that the data starts 8-byte aligned.
         while (8 + header.utf8.count) % 8 != 0 { header += " " }
 
-        let temporary = path + ".partial"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw .unreadable(path: path, reason: "cannot create the file")
-        }
-        do {
+        try OutputFile.write(to: path) { file in
             var length = UInt64(header.utf8.count).littleEndian
-            try handle.write(contentsOf: Data(bytes: &length, count: 8))
-            try handle.write(contentsOf: Data(header.utf8))
-            for tensor in sorted where tensor.data.bytes.count > 0 {
-                try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: tensor.data.bytes.baseAddress!),
-                                                  count: tensor.data.bytes.count, deallocator: .none))
-            }
-            try handle.close()
-            guard rename(temporary, path) == 0 else { throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw .unreadable(path: path, reason: "cannot write: \(error)")
+            try withUnsafeBytes(of: &length) { try file.write($0) }
+            try file.write(header)
+            for tensor in sorted { try file.write(tensor.data.bytes) }
         }
-    }
-
-    private static func jsonString(_ text: String) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 }
 
