@@ -45,6 +45,11 @@ public enum Datasets {
         var sentences: [TaggedSentence] = []
         var current = TaggedSentence(chars: [], labels: [])
         for (index, line) in try TextFile.lines(at: path).enumerated() {
+            if sentences.isEmpty, current.chars.isEmpty, line.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+                throw TextError.invalidLine(path: name, line: index + 1, reason: "this is a JSON line, but token tasks (--task ner) read "
+                    + "char-per-line files: a character and its tag on each line, a blank line between sentences; "
+                    + "JSON Lines data is for --task classification")
+            }
             if line.trimmingCharacters(in: .whitespaces).isEmpty || line.hasPrefix("-DOCSTART-") {
                 if !current.chars.isEmpty { sentences.append(current) }
                 current = TaggedSentence(chars: [], labels: [])
@@ -69,6 +74,10 @@ public enum Datasets {
     public static func readClassification(_ path: String, fields: ClassificationFields = .init()) throws -> [ClassificationExample] {
         var examples: [ClassificationExample] = []
         for line in try TextFile.jsonLines(at: path) {
+            if line.index == 0, !line.text.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+                throw line.failure("not a JSON object, but --task classification reads JSON Lines ({\"sentence\": ..., \"label\": ...} "
+                    + "on each line); char-per-line tags are for --task ner")
+            }
             let input = try fields.read(line)
             let label = input.label?.text
             if label == "-" { continue }

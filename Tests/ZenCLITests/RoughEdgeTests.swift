@@ -50,6 +50,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: output + "/model.safetensors"))
     }
 
+    /// A file in the other task's format is recognised and the expected format named, instead of
+    /// JSON parsed as char/tag lines (which trained on nonsense and failed with a NaN loss).
+    @Test func aFileInTheWrongFormatNamesTheExpectedOne() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tagged = directory.appendingPathComponent("train.char.bio").path
+        try "王 B-PER\n小 I-PER\n\n北 B-LOC\n".write(toFile: tagged, atomically: true, encoding: .utf8)
+        let ner = try CLI.zen(["finetune", "--model", Self.fixture + "/init", "--task", "ner", "--train", Self.fixture + "/train.json",
+                               "--output", directory.appendingPathComponent("a").path])
+        #expect(ner.status != 0 && ner.stderr.contains("line 1") && ner.stderr.contains("char-per-line"), "\(ner.stderr)")
+        let classification = try CLI.zen(Self.base + ["--train", tagged, "--output", directory.appendingPathComponent("b").path])
+        #expect(classification.status != 0 && classification.stderr.contains("line 1") && classification.stderr.contains("JSON Lines"),
+                "\(classification.stderr)")
+    }
+
     /// `zen evaluate` on labels the model does not predict, or without labels: named, and no scores.
     @Test func evaluateRefusesLabelsTheModelDoesNotHave() throws {
         let directory = try CLI.temporaryDirectory()
