@@ -32,8 +32,8 @@ struct FineTuneCommand: ParsableCommand {
     @Option(help: "Output directory; must be empty or new unless --overwrite or --resume.")
     var output: String
 
-    @Option(help: "Maximum tokens per input, [CLS] and [SEP] included.")
-    var maxSeqLength = 128
+    @Option(help: maxSeqLengthHelp)
+    var maxSeqLength: Int?
 
     @Option(help: "Examples per optimizer step.")
     var batchSize = 32
@@ -111,6 +111,7 @@ struct FineTuneCommand: ParsableCommand {
 
     func run() throws {
         ComputeThreads.set(threads)
+        let maxSeqLength = resolvedMaxSeqLength(maxSeqLength, for: try ZenConfig(contentsOf: model.model + "/config.json"))
         let state = try FineTuningRun.prepare((output, task, weighting, maxSeqLength), resume: resume, overwrite: overwrite)
         let labels = try state.map { ClassLabels(task: task, names: $0.labels) }
             ?? (labels.isEmpty ? fields.labels(task: task, path: train)

@@ -27,6 +27,12 @@ import Testing
         let evaluate = try CLI.zen(["evaluate", "--model", output, "--task", "classification", "--data", train])
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
         #expect(try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) is [String: Any])
+        // Fine-tuning it further defaults to the length it was trained at, as every command does.
+        let again = directory.appendingPathComponent("again").path
+        let second = try CLI.zen(["finetune", "--model", output, "--task", "classification", "--train", train, "--output", again, "--max-steps", "1"])
+        try #require(second.status == 0, "\(second.stderr)")
+        let secondConfig = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: again + "/config.json"))) as! [String: Any]
+        #expect(secondConfig["max_seq_length"] as? Int == 48)
         // The progress counts the steps the run takes, and the summary is a line of its own.
         #expect(run.stderr.contains(", 2 steps, labels"), "\(run.stderr)")
     }
