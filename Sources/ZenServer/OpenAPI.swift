@@ -9,7 +9,9 @@ info:
   description: |
     ZEN 2.0 inference over HTTP. Requests that arrive together are run as one batch.
     Character offsets (`start`, `end`) count Unicode scalars of the original text; `end` is exclusive.
-    Texts longer than the server's max-seq-length are truncated as the reference truncates them.
+    For classification and embedding, texts longer than the server's max-seq-length are truncated as the
+    reference truncates them; NER tags a longer text whole, in overlapping windows (unless the server
+    runs with --long-texts truncate).
     `model` may be omitted when one model is loaded.
 paths:
   /healthz:
@@ -148,7 +150,7 @@ paths:
                           type: array
                           description: One label per Unicode scalar of the text ("O" where no token was scored).
                           items: {type: string}
-                        truncated: {type: boolean, description: the text went past max-seq-length and its end was not scored}
+                        truncated: {type: boolean, description: "the text's end was not tagged: cut as the reference cuts it (--long-texts truncate), or after a word with more tokens than max-seq-length holds"}
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}
@@ -204,7 +206,7 @@ paths:
               required: [text]
               properties:
                 model: {type: string}
-                text: {type: string, description: "[MASK] counts only as a word of its own"}
+                text: {type: string, description: "every literal [MASK] is a mask, wherever it stands (很[MASK]，)"}
                 top_k: {type: integer, minimum: 1, default: 5}
       responses:
         "200":

@@ -44,17 +44,19 @@ struct DataOptions: ParsableArguments {
 
 /// Evaluates `model` on a labelled file: accuracy, or entity (word) precision, recall and F1.
 func evaluate(_ model: ZenModel, task: FineTuningTask, path: String, data: DataOptions, maxSeqLength: Int,
-              weighting: NgramWeighting) throws -> (metric: Double, json: String) {
+              weighting: NgramWeighting, ngramCap: NgramCap, longTexts: LongTexts = .windows) throws -> (metric: Double, json: String) {
     var object = JSONObjectBuilder()
     switch task {
     case .classification:
-        let result = try Evaluation.classification(model, try data.classification(path), maxSeqLength: maxSeqLength, weighting: weighting)
+        let result = try Evaluation.classification(model, try data.classification(path), maxSeqLength: maxSeqLength,
+                                                   weighting: weighting, ngramCap: ngramCap)
         object.add("accuracy", raw: "\(result.accuracy)")
         object.add("correct", raw: "\(result.correct)")
         object.add("examples", raw: "\(result.count)")
         return (result.accuracy, object.json)
     case .ner:
-        let result = try Evaluation.entities(model, try Datasets.readTagged(path), maxSeqLength: maxSeqLength, weighting: weighting)
+        let result = try Evaluation.entities(model, try Datasets.readTagged(path), maxSeqLength: maxSeqLength,
+                                             weighting: weighting, ngramCap: ngramCap, longTexts: longTexts)
         func scores(_ s: EntityScores) -> String {
             "{\"precision\":\(s.precision),\"recall\":\(s.recall),\"f1\":\(s.f1),\"found\":\(s.found),\"gold\":\(s.gold),\"right\":\(s.right)}"
         }

@@ -13,11 +13,14 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var lines: LinesOptions
 
+    @OptionGroup var cap: NgramCapOption
+
     func validate() throws { try lines.requireTokenTask(false) }
 
     func run() throws {
         let model = try model.load()
-        let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength, weighting: lines.weighting(for: model.config))
+        let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength, weighting: lines.weighting(for: model.config),
+                                               ngramCap: cap.ngramCap)
         let inputPath = lines.input
         try lines.transformLines(parallel: false) { line in
             let input = try decodeLine(SequenceInput.self, line, path: inputPath)

@@ -119,7 +119,8 @@ struct FineTuneCommand: ParsableCommand {
         let options = state?.options ?? fineTuningOptions
         let source = state == nil ? model.model : checkpointDirectory
         let pretrained = try ZenModel(directory: source)
-        let builder = try pretrained.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
+        // Training is at --max-seq-length, n-gram cap included, whatever length the source was trained at.
+        let builder = try pretrained.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference)
         let examples = try fields.examples(task: task, path: train, builder: builder, labels: labels)
         // The dev file is checked now, not after the first epoch: a label training never saw is an error.
         if let dev { _ = try fields.examples(task: task, path: dev, builder: builder, labels: labels) }
@@ -163,7 +164,7 @@ struct FineTuneCommand: ParsableCommand {
             let epochEnds = record.step % tuner.stepsPerEpoch == 0
             if let dev, epochEnds || evalEvery.map({ record.step % $0 == 0 }) == true {
                 let (metric, json) = try evaluate(tuner.model.inferenceModel, task: task, path: dev, data: fields,
-                                                  maxSeqLength: maxSeqLength, weighting: weighting)
+                                                  maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference)
                 try evalLog?.append("{\"step\":\(record.step),\"epoch\":\(record.epoch + 1),\"dev\":\(json)}")
                 let improved = best.metric.map { metric > $0 } ?? true
                 progress.log("step \(record.step): dev \(task == .classification ? "accuracy" : "F1") \(String(format: "%.4f", metric))"

@@ -13,8 +13,10 @@ struct PredictCommand: ParsableCommand {
         id is the input's, else the line's index from 0.
         ner: {"chars": [...]} or {"text": ...} in, {"tokens", "labels" (one per input character), \
         "entities": [{"type", "start", "end" (exclusive), "text"}], "logits" (every real token)} out; \
-        characters past max-seq-length get "O" and the line says "truncated": true.
-        mlm: {"text", "text_pair"?} with [MASK] tokens in, {"mask_logits", "nsp_logits", "predictions" (top 5)} out.
+        a text longer than max-seq-length is tagged whole, in overlapping windows (with --long-texts truncate, \
+        characters past max-seq-length get "O" and the line says "truncated": true, as in the reference).
+        mlm: {"text", "text_pair"?} with [MASK] tokens in, {"mask_logits", "nsp_logits", "predictions" (top 5)} out; \
+        as in the reference, [MASK] counts only as a word of its own (zen fill-mask takes every [MASK]).
         """
     )
 
@@ -26,6 +28,10 @@ struct PredictCommand: ParsableCommand {
     var task: Task
 
     @OptionGroup var lines: LinesOptions
+
+    @OptionGroup var cap: NgramCapOption
+
+    @OptionGroup var long: LongTextsOption
 
     @Option(help: "classification: the field holding the text.")
     var textField = "text"
@@ -44,6 +50,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let model = try model.load()
         let (task, inputPath, maxSeqLength, weighting) = (task, lines.input, lines.maxSeqLength, lines.weighting(for: model.config))
+        let (ngramCap, longTexts) = (cap.ngramCap, long.longTexts)
         let (textField, textPairField, idField, noLogits) = (textField, textPairField, idField, noLogits)
         try lines.transformLines(parallel: false) { line in
             var object = JSONObjectBuilder()
@@ -63,13 +70,14 @@ struct PredictCommand: ParsableCommand {
                 default: throw InputLineError(path: inputPath, line: line.number, message: "\"\(textPairField)\" is not a string")
                 }
                 object.add("id", raw: field(idField)?.json ?? String(line.index))
-                let result = try model.classify([text], pairs: [pair], maxSeqLength: maxSeqLength, weighting: weighting)[0]
+                let result = try model.classify([text], pairs: [pair], maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: ngramCap)[0]
                 object.add("label", raw: result.label.map(jsonString) ?? String(result.labelIndex))
                 if !noLogits { object.add("logits", result.logits) }
             case .ner:
                 let input = try decodeLine(TokenInput.self, line, path: inputPath)
                 if let id = input.id { object.add("id", raw: id.json) }
-                let result = try model.tag(chars: input.chars, maxSeqLength: maxSeqLength, weighting: weighting)
+                let result = try model.tag(chars: input.chars, maxSeqLength: maxSeqLength, weighting: weighting,
+                                               ngramCap: ngramCap, longTexts: longTexts)
                 object.add("tokens", result.tokens)
                 object.add("labels", result.labels)
                 object.add("entities", raw: "[" + result.entities.map { entity in
@@ -80,7 +88,8 @@ struct PredictCommand: ParsableCommand {
             case .mlm:
                 let input = try decodeLine(SequenceInput.self, line, path: inputPath)
                 if let id = input.id { object.add("id", raw: id.json) }
-                let result = try model.fillMask(input.text, pair: input.text_pair, topK: 5, maxSeqLength: maxSeqLength, weighting: weighting)
+                let result = try model.fillMask(input.text, pair: input.text_pair, topK: 5, maxSeqLength: maxSeqLength, weighting: weighting,
+                                                ngramCap: ngramCap, masks: .reference)
                 object.add("mask_logits", result.masks.map(\.logits))
                 if let nextSentence = result.nextSentence { object.add("nsp_logits", nextSentence) }
                 object.add("predictions", raw: "[" + result.masks.map { mask in

@@ -23,8 +23,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port, printed when listening).")
     var port = 8080
 
-    @Option(help: "Maximum tokens per text, [CLS] and [SEP] included (3...4096); longer texts are truncated.")
+    @Option(help: "Maximum tokens per text, [CLS] and [SEP] included (3...4096); longer texts are truncated, except by ner (see --long-texts).")
     var maxSeqLength = 128
+
+    @OptionGroup var cap: NgramCapOption
+
+    @OptionGroup var long: LongTextsOption
 
     @Option(help: "Most texts in one encoder batch.")
     var maxBatch = 32
@@ -86,7 +90,8 @@ struct ServeCommand: AsyncParsableCommand {
             let start = ContinuousClock.now
             do {
                 let model = try ZenModel(directory: directory, precision: precision)
-                served.append(try ServedModel(name: name, model: model, maxSeqLength: maxSeqLength, weighting: weighting))
+                served.append(try ServedModel(name: name, model: model, maxSeqLength: maxSeqLength, weighting: weighting,
+                                           ngramCap: cap.ngramCap, longTexts: long.longTexts))
             } catch {
                 throw CLIError("model \(name) (\(directory)): \(error)")
             }
