@@ -71,6 +71,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
+        // Compiles README.md's Swift snippets against the library modules built before it.
+        .testTarget(name: "DocumentationTests", dependencies: ["ZenText", "ZenModel", "ZenTraining", "ZenServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

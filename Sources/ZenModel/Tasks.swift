@@ -12,19 +12,6 @@ public struct Classification: Sendable {
     public var probabilities: [Float]
 }
 
-/// Token classification of one character sequence.
-public struct TaggedSequence: Sendable {
-    public var tokens: [String]
-    /// One label per input character. Characters that make no token (spaces), and characters cut
-    /// off by `maxSeqLength` (as the reference cuts them), are "O".
-    public var labels: [String]
-    /// How many leading characters fit in `maxSeqLength`; `labels` past them are not predictions.
-    public var labeledCount: Int
-    public var entities: [Entity]
-    /// `[T, labels]` for every real token including `[CLS]` and `[SEP]`.
-    public var logits: [[Float]]
-}
-
 /// Predictions at one `[MASK]`.
 public struct MaskPrediction: Sendable {
     /// The token index of the `[MASK]`, `[CLS]` being 0.
@@ -36,10 +23,11 @@ public struct MaskPrediction: Sendable {
 
 extension ZenModel {
     /// Classifies texts, or text pairs when `pairs` is given (one per text), `batchSize` at a time.
-    public func classify(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
-                         weighting: NgramWeighting = .frequency, batchSize: Int = 16) throws -> [Classification] {
+    public func classify(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency,
+                         ngramCap: NgramCap = .trained, batchSize: Int = 16) throws -> [Classification] {
         _ = try requireClassifier(.classification)
-        return try classifications(of: embed(texts, pairs: pairs, maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize))
+        return try classifications(of: embed(texts, pairs: pairs, maxSeqLength: maxSeqLength, weighting: weighting,
+                                             ngramCap: ngramCap, batchSize: batchSize))
     }
 
     /// The sequence classifier on encoder outputs (of `sequenceFeatures`): the second half of
@@ -56,63 +44,26 @@ extension ZenModel {
         }
     }
 
-    /// Tags each character of `chars` (a list of one-character strings, or of words).
-    public func tag(chars: [String], maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency) throws -> TaggedSequence {
-        try tag(sentences: [chars], maxSeqLength: maxSeqLength, weighting: weighting)[0]
-    }
-
-    /// Tags many character sequences, `batchSize` at a time.
-    public func tag(sentences: [[String]], maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency,
-                    batchSize: Int = 16) throws -> [TaggedSequence] {
-        _ = try requireClassifier(.ner)
-        let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
-        return try stride(from: 0, to: sentences.count, by: max(1, batchSize)).flatMap { start in
-            let chunk = sentences[start..<min(sentences.count, start + max(1, batchSize))]
-            let features = try chunk.map { try builder.tokenFeatures(words: $0) }
-            return try zip(chunk, zip(features, encode(features))).map { try tagged($0, features: $1.0, output: $1.1) }
-        }
-    }
-
-    /// The token classifier on the encoder output of `chars` (from `tokenFeatures(words: chars)`):
-    /// the second half of `tag`, for callers that batch the encoder themselves.
-    public func tagged(_ chars: [String], features: InputFeatures, output: EncoderOutput) throws -> TaggedSequence {
-        let classifier = try requireClassifier(.ner)
-        let labeledCount = features.wordStarts?.count ?? 0
-        let firstTokens = (features.wordStarts ?? []) + [Int?](repeating: nil, count: chars.count - labeledCount)
-        let logits = classifier(output.sequence)
-        let rows = (0..<logits.shape[0]).map { logits.row($0) }
-        let labels = firstTokens.map { token -> String in
-            guard let token else { return "O" }
-            let best = rows[token].indices.max { rows[token][$0] < rows[token][$1] } ?? 0
-            return labelName(best) ?? String(best)
-        }
-        return TaggedSequence(tokens: features.inputIds.map(vocabulary.token(of:)), labels: labels, labeledCount: labeledCount,
-                              entities: Entity.read(labels: labels, chars: chars, scheme: tagScheme), logits: rows)
-    }
-
-    /// The checkpoint's tag scheme, read from its label names.
-    public var tagScheme: TagScheme { TagScheme.detect(config.id2label?.values.map { $0 } ?? []) }
-
-    /// Tags each Unicode scalar of `text`.
-    public func tag(text: String, maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency) throws -> TaggedSequence {
-        try tag(chars: text.unicodeScalars.map { String($0) }, maxSeqLength: maxSeqLength, weighting: weighting)
-    }
-
     /// Encoder outputs of texts (or pairs), pooled and per-token states, `batchSize` at a time.
-    public func embed(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128,
-                      weighting: NgramWeighting = .frequency, batchSize: Int = 16) throws -> [EncoderOutput] {
-        let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
+    public func embed(_ texts: [String], pairs: [String?]? = nil, maxSeqLength: Int = 128, weighting: NgramWeighting = .frequency,
+                      ngramCap: NgramCap = .trained, batchSize: Int = 16) throws -> [EncoderOutput] {
+        let builder = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: ngramCap)
         let features = try texts.indices.map { try builder.sequenceFeatures(text: texts[$0], pair: pairs?[$0] ?? nil) }
         return try stride(from: 0, to: features.count, by: max(1, batchSize)).flatMap { start in
             try encode(Array(features[start..<min(features.count, start + batchSize)]))
         }
     }
 
-    /// Vocabulary logits at every `[MASK]` of `text` (and of `pair`), and the next-sentence logits.
-    /// `[MASK]` counts only as a whole word, as in the reference: "很[MASK]，" has one, "[MASK][MASK]" none.
+    /// Vocabulary logits at every `[MASK]` of `text` (and of `pair`) that fits `maxSeqLength`
+    /// (none: no masks), and the next-sentence logits. By default every literal `[MASK]` is a
+    /// mask, as people type it ("我今天很[MASK]，"); `masks: .reference` reads them as the
+    /// reference tokenizer does, only as words of their own, which is what `zen predict --task
+    /// mlm` reproduces.
     public func fillMask(_ text: String, pair: String? = nil, topK: Int = 5, maxSeqLength: Int = 128,
-                         weighting: NgramWeighting = .frequency) throws -> (masks: [MaskPrediction], nextSentence: [Float]?) {
-        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting).sequenceFeatures(text: text, pair: pair)
+                         weighting: NgramWeighting = .frequency, ngramCap: NgramCap = .trained,
+                         masks: MaskMarking = .literal) throws -> (masks: [MaskPrediction], nextSentence: [Float]?) {
+        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: ngramCap)
+            .sequenceFeatures(text: text, pair: pair, masks: masks)
         return try maskPredictions(features: features, output: encode(features), topK: topK)
     }
 
@@ -123,7 +74,7 @@ extension ZenModel {
         guard let head = heads.maskedLM else {
             throw ModelError.missingHead(task: ModelTask.fillMask.description, tensor: "cls.predictions.bias")
         }
-        let maskId = vocabulary.id(of: "[MASK]")
+        let maskId = vocabulary.maskId
         let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
         let logits = positions.isEmpty ? Tensor(zeros: [0, config.vocabSize])
             : head(Tensor(shape: [positions.count, config.hiddenSize], scalars: positions.flatMap { output.sequence.row($0) }))
@@ -177,10 +128,11 @@ extension EncoderOutput {
 extension ZenModel {
     /// Start and end logits of span extraction (e.g. question `text`, passage `pair`) over every
     /// real token including `[CLS]` and `[SEP]`.
-    public func spanLogits(_ text: String, pair: String? = nil, maxSeqLength: Int = 512,
-                           weighting: NgramWeighting = .frequency) throws -> (tokens: [String], start: [Float], end: [Float]) {
+    public func spanLogits(_ text: String, pair: String? = nil, maxSeqLength: Int = 512, weighting: NgramWeighting = .frequency,
+                           ngramCap: NgramCap = .trained) throws -> (tokens: [String], start: [Float], end: [Float]) {
         guard let head = heads.span else { throw ModelError.missingHead(task: "span extraction", tensor: "qa_outputs.weight") }
-        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting).sequenceFeatures(text: text, pair: pair)
+        let features = try featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: ngramCap)
+            .sequenceFeatures(text: text, pair: pair)
         let logits = head(try encode(features).sequence)
         let rows = (0..<logits.shape[0]).map { logits.row($0) }
         return (features.inputIds.map(vocabulary.token(of:)), rows.map { $0[0] }, rows.map { $0[1] })

@@ -8,7 +8,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case ngramOutsideTable(id: Int32, wordSize: Int)
     case missingHead(task: String, tensor: String)
     case wrongHead(task: ModelTask, trainedFor: ModelTask)
-    case noMaskToken
+    case noMaskToken(maxSeqLength: Int)
 
     public var description: String {
         switch self {
@@ -21,8 +21,9 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case .wrongHead(let task, let trainedFor):
             return "the checkpoint's classifier was trained for \(trainedFor); it cannot serve \(task) "
                 + "(a token classifier's id2label in config.json has the [CLS] label; a classifier without it is a sequence classifier)"
-        case .noMaskToken:
-            return "the text has no [MASK] token; [MASK] counts only as a word of its own (\"很[MASK]，\" has one, \"[MASK][MASK]\" none)"
+        case .noMaskToken(let maxSeqLength):
+            return "the text has no [MASK] within max_seq_length \(maxSeqLength) tokens: write [MASK] where a token is to be "
+                + "predicted (\"我今天很[MASK]。\"), or raise max_seq_length when the [MASK] is further on"
         }
     }
 }
@@ -35,6 +36,19 @@ public struct EncoderOutput: Sendable {
     public var pooled: [Float]?
     /// `[T, H]` after each character layer (with its fusion), when asked for.
     public var layers: [Tensor]
+}
+
+/// The length at which a text's n-grams are capped. The reference keeps the first
+/// `ceil(tokens / L · 128)` n-grams of a text at `max_seq_length` L, so the same text is fed
+/// other n-grams at another length, and a model used at another length than it was trained at
+/// silently loses quality.
+public enum NgramCap: String, Sendable, CaseIterable, Codable {
+    /// L is the length the model was trained at (`max_seq_length` in its config), whatever
+    /// length it runs at; the requested length when the config does not say (any checkpoint not
+    /// fine-tuned by `zen finetune`), which is the reference.
+    case trained
+    /// L is the requested length, as the reference computes it.
+    case reference
 }
 
 /// A ZEN 2.0 checkpoint directory, loaded once: `config.json`, `vocab.txt`, `ngram.txt` and the
@@ -70,8 +84,13 @@ public final class ZenModel: Sendable {
 
     public var vocabulary: Vocabulary { tokenizer.vocabulary }
 
-    public func featureBuilder(maxSeqLength: Int, weighting: NgramWeighting = .frequency) throws -> FeatureBuilder {
-        try FeatureBuilder(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting, ngramSlots: config.maxNgrams)
+    /// The features this model is fed at `maxSeqLength`. With `ngramCap` `.trained`, a model
+    /// that knows its training length (`max_seq_length` in its config) keeps the n-grams it was
+    /// trained with whatever length it runs at.
+    public func featureBuilder(maxSeqLength: Int, weighting: NgramWeighting = .frequency,
+                               ngramCap: NgramCap = .trained) throws -> FeatureBuilder {
+        try FeatureBuilder(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting,
+                           ngramSlots: config.maxNgrams, ngramCapLength: ngramCap == .trained ? config.maxSeqLength : nil)
     }
 
     /// Runs the encoder on one input's features.

@@ -50,11 +50,10 @@ struct InferenceAPI: Sendable {
         let served = try model(named: body.model, for: .ner)
         try check(body.texts)
         let chars = body.texts.map { $0.unicodeScalars.map { String($0) } }
-        let features = try chars.map { try served.featureBuilder.tokenFeatures(words: $0) }
-        let outputs = try await scheduler.encode(features, on: served)
-        let results = try chars.indices.map { index in
-            try served.model.tagged(chars[index], features: features[index], output: outputs[index])
-        }
+        // A text longer than --max-seq-length runs as several windows, each an input of the batch.
+        let windows = try chars.map { try served.featureBuilder.tokenWindows(words: $0, longTexts: served.longTexts) }
+        let outputs = try await scheduler.encode(windows.flatMap { $0.map(\.features) }, on: served)
+        let results = try served.model.tagged(chars, windows: windows, outputs: outputs)
         return try jsonResponse(NERResponse(results: results))
     }
 
@@ -81,10 +80,9 @@ struct InferenceAPI: Sendable {
             throw APIError.invalidRequest("\"top_k\" is \(topK); expected 1...\(served.model.config.vocabSize)")
         }
         try check([body.text], field: "text")
-        let features = try served.featureBuilder.sequenceFeatures(text: body.text)
-        let maskId = served.model.vocabulary.id(of: "[MASK]")
-        guard features.inputIds.contains(where: { $0 == maskId }) else {
-            throw APIError.unprocessable("no_mask", ModelError.noMaskToken.description)
+        let features = try served.featureBuilder.sequenceFeatures(text: body.text, masks: .literal)
+        guard let maskId = served.model.vocabulary.maskId, features.inputIds.contains(maskId) else {
+            throw APIError.unprocessable("no_mask", ModelError.noMaskToken(maxSeqLength: served.featureBuilder.maxSeqLength).description)
         }
         let output = try await scheduler.encode([features], on: served)[0]
         let predictions = try served.model.maskPredictions(features: features, output: output, topK: topK)

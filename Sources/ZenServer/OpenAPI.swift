@@ -9,7 +9,9 @@ info:
   description: |
     ZEN 2.0 inference over HTTP. Requests that arrive together are run as one batch.
     Character offsets (`start`, `end`) count Unicode scalars of the original text; `end` is exclusive.
-    Texts longer than the server's max-seq-length are truncated as the reference truncates them.
+    For classification and embedding, texts longer than the server's max-seq-length are truncated as the
+    reference truncates them; NER tags a longer text whole, in overlapping windows (unless the server
+    runs with --long-texts truncate).
     `model` may be omitted when one model is loaded.
 paths:
   /healthz:
@@ -159,7 +161,7 @@ paths:
                           type: array
                           description: One row of label logits per token.
                           items: {type: array, items: {type: number, nullable: true}}
-                        truncated: {type: boolean, description: the text went past max-seq-length and its end was not scored}
+                        truncated: {type: boolean, description: "the text's end was not tagged: cut as the reference cuts it (--long-texts truncate), or after a word with more tokens than max-seq-length holds"}
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}
@@ -215,7 +217,7 @@ paths:
               required: [text]
               properties:
                 model: {type: string}
-                text: {type: string, description: "[MASK] counts only as a word of its own"}
+                text: {type: string, description: "every literal [MASK] is a mask, wherever it stands (很[MASK]，)"}
                 top_k: {type: integer, minimum: 1, default: 5}
       responses:
         "200":

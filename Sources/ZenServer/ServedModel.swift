@@ -7,12 +7,17 @@ public final class ServedModel: Sendable {
     public let name: String
     public let model: ZenModel
     let featureBuilder: FeatureBuilder
+    /// How NER treats a text longer than `maxSeqLength`.
+    let longTexts: LongTexts
 
     /// `weighting` nil: the one the model was fine-tuned with (`ngram_weighting`), else frequency.
-    public init(name: String, model: ZenModel, maxSeqLength: Int, weighting: NgramWeighting? = nil) throws {
+    public init(name: String, model: ZenModel, maxSeqLength: Int, weighting: NgramWeighting? = nil, ngramCap: NgramCap = .trained,
+                longTexts: LongTexts = .windows) throws {
         self.name = name
         self.model = model
-        featureBuilder = try model.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting ?? model.config.ngramWeighting ?? .frequency)
+        self.longTexts = longTexts
+        featureBuilder = try model.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting ?? model.config.ngramWeighting ?? .frequency,
+                                                  ngramCap: ngramCap)
     }
 
     public var tasks: [ModelTask] { model.servedTasks }

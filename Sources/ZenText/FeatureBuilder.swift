@@ -59,6 +59,17 @@ public struct LabelSet: Sendable, Equatable {
     }
 }
 
+/// Which `[MASK]`s of a text are the mask token.
+public enum MaskMarking: Sendable {
+    /// Only a whole whitespace-delimited word, as the reference tokenizer reads it (spec
+    /// section 2): `很[MASK]好` has one (a Chinese character is a word of its own), `很[MASK]，`
+    /// and `[MASK][MASK]` none.
+    case reference
+    /// Every literal `[MASK]`, wherever it stands, as transformers' tokenizers read it:
+    /// `很[MASK]，` has one, `[MASK][MASK]` two.
+    case literal
+}
+
 /// Turns texts, text pairs and labelled word lists into `InputFeatures` exactly as the reference
 /// pipelines do, for one `maxSeqLength` and n-gram weighting.
 public struct FeatureBuilder: Sendable {
@@ -71,29 +82,39 @@ public struct FeatureBuilder: Sendable {
     /// N-gram slots per input: the reference's `max_ngram_in_seq`, 128 for every released
     /// model; a new model may have fewer (`max_ngrams` in its config).
     public let ngramSlots: Int
+    /// The length the n-gram cap is computed at: an input of `n` tokens keeps its first
+    /// `ceil(n / ngramCapLength · ngramSlots)` n-grams. The reference computes it at
+    /// `maxSeqLength`, so the same text gets other n-grams at another length; a model trained at
+    /// one length keeps seeing the n-grams it was trained on when this is that length.
+    public let ngramCapLength: Int
 
+    /// `ngramCapLength` nil: `maxSeqLength`, as the reference.
     public init(tokenizer: BertTokenizer, ngrams: NgramDictionary, maxSeqLength: Int,
-                weighting: NgramWeighting = .frequency, ngramSlots: Int = NgramDictionary.slotCount) throws(TextError) {
+                weighting: NgramWeighting = .frequency, ngramSlots: Int = NgramDictionary.slotCount,
+                ngramCapLength: Int? = nil) throws(TextError) {
         guard Self.maxSeqLengthRange.contains(maxSeqLength) else { throw .invalidMaxSeqLength(maxSeqLength) }
+        if let ngramCapLength, !Self.maxSeqLengthRange.contains(ngramCapLength) { throw .invalidMaxSeqLength(ngramCapLength) }
         precondition((1...NgramDictionary.slotCount).contains(ngramSlots), "FeatureBuilder: \(ngramSlots) n-gram slots")
         self.tokenizer = tokenizer
         self.ngrams = ngrams
         self.maxSeqLength = maxSeqLength
         self.weighting = weighting
         self.ngramSlots = ngramSlots
+        self.ngramCapLength = ngramCapLength ?? maxSeqLength
     }
 
     private var vocabulary: Vocabulary { tokenizer.vocabulary }
 
     /// Classification layout: `[CLS] A [SEP]`, or `[CLS] A [SEP] B [SEP]` for a non-empty pair.
-    public func sequenceFeatures(text: String, pair: String? = nil) throws(TextError) -> InputFeatures {
+    /// `masks` says which `[MASK]`s of the texts are the mask token.
+    public func sequenceFeatures(text: String, pair: String? = nil, masks: MaskMarking = .reference) throws(TextError) -> InputFeatures {
         guard weighting != .referenceToken else { throw .weightingNeedsTokenTask(weighting) }
-        var a = tokenizer.encode(text)
+        var a = encode(text, masks: masks)
         // The reference tests `if text_b:`, so an empty pair is a single text; a pair that
         // tokenizes to nothing still shortens A to L-3 but adds no second [SEP].
         var b: [Int32] = []
         if let pair, !pair.isEmpty {
-            b = tokenizer.encode(pair)
+            b = encode(pair, masks: masks)
             while a.count + b.count > maxSeqLength - 3 {
                 if a.count > b.count { a.removeLast() } else { b.removeLast() }
             }
@@ -143,6 +164,30 @@ public struct FeatureBuilder: Sendable {
         return features
     }
 
+    /// Token ids of `text`; with `.literal` masks the text is cut at each literal `[MASK]`, the
+    /// pieces are tokenized on their own and the mask id goes between them (what transformers
+    /// does with added tokens: it splits them out before tokenizing).
+    private func encode(_ text: String, masks: MaskMarking) -> [Int32] {
+        guard masks == .literal, let maskId = vocabulary.maskId else { return tokenizer.encode(text) }
+        let scalars = text.unicodeScalars
+        let marker = Array(SpecialToken.mask.unicodeScalars)
+        var ids: [Int32] = []
+        var pieceStart = scalars.startIndex
+        var index = scalars.startIndex
+        while index != scalars.endIndex {
+            if scalars[index...].starts(with: marker) {
+                tokenizer.encode(String(Substring(scalars[pieceStart..<index])), into: &ids)
+                ids.append(maskId)
+                index = scalars.index(index, offsetBy: marker.count)
+                pieceStart = index
+            } else {
+                index = scalars.index(after: index)
+            }
+        }
+        tokenizer.encode(String(Substring(scalars[pieceStart...])), into: &ids)
+        return ids
+    }
+
     private static func orderOfFirstAppearance(_ labels: [String]) -> [String] {
         var seen = Set<String>()
         return labels.filter { seen.insert($0).inserted }
@@ -152,7 +197,8 @@ public struct FeatureBuilder: Sendable {
         // The reference NER script searches the tokens between [CLS] and [SEP], so its n-gram
         // positions (and matrix rows) are one to the left of the characters they cover.
         let searched = weighting == .referenceToken ? inputIds.dropFirst().dropLast() : inputIds[...]
-        let keep = Int((Double(searched.count) / Double(maxSeqLength) * Double(ngramSlots)).rounded(.up))
+        // At most every slot: an input longer than `ngramCapLength` would otherwise ask for more.
+        let keep = min(ngramSlots, Int((Double(searched.count) / Double(ngramCapLength) * Double(ngramSlots)).rounded(.up)))
         let matches = Array(ngrams.matches(in: searched).prefix(keep))
         let matrix = FusionMatrix(matches: matches, rowCount: maxSeqLength, weighting: weighting, columnCount: ngramSlots)
         return InputFeatures(inputIds: inputIds, segmentIds: segmentIds, labelIds: labelIds,

@@ -9,6 +9,8 @@ public struct Vocabulary: Sendable {
     public let unknownId: Int32
     public let classifierId: Int32
     public let separatorId: Int32
+    /// `[MASK]`, which a vocabulary for masked-language modelling has.
+    public let maskId: Int32?
 
     private let startTable: ScalarKeyTable
     private let continuationTable: ScalarKeyTable
@@ -45,6 +47,7 @@ public struct Vocabulary: Sendable {
         unknownId = try require(SpecialToken.unknown)
         classifierId = try require(SpecialToken.classifier)
         separatorId = try require(SpecialToken.separator)
+        maskId = start.id(of: Array(SpecialToken.mask.unicodeScalars.map(\.value))[...])
     }
 
     /// The id of a whole token, as `vocab[token]` would give it.
@@ -70,8 +73,9 @@ enum SpecialToken {
     static let unknown = "[UNK]"
     static let classifier = "[CLS]"
     static let separator = "[SEP]"
+    static let mask = "[MASK]"
     /// Words the basic tokenizer passes through without lower-casing or punctuation splitting.
-    static let neverSplit: [[UInt32]] = ["[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"]
+    static let neverSplit: [[UInt32]] = ["[UNK]", "[SEP]", "[PAD]", "[CLS]", mask]
         .map { $0.unicodeScalars.map(\.value) }
 }
 

@@ -31,8 +31,10 @@ public struct EntityEvaluation: EvaluationReport, Equatable {
     public var byType: [String: EntityScores]
     public var scheme: TagScheme
     public var sentences: Int
-    /// Sentences longer than `maxSeqLength`: as the reference does, only their first part is
-    /// scored, on both sides.
+    /// Sentences not tagged to their end: with `LongTexts.truncate` those longer than
+    /// `maxSeqLength`, else those with a word of more tokens than it holds (longer sentences are
+    /// tagged whole, in windows). Only their tagged first part is scored, on both sides, as the
+    /// reference scores truncated sentences.
     public var truncated: Int
     public var metric: Double { overall.f1 }
 
@@ -67,23 +69,27 @@ public enum Evaluation {
     /// `id2label`, the class indices written as numbers). Every example of `path` must have a
     /// label the model predicts.
     public static func classification(_ model: ZenModel, _ examples: [ClassificationExample], path: String, maxSeqLength: Int,
-                                      weighting: NgramWeighting, batchSize: Int = 32) throws -> ClassificationEvaluation {
+                                      weighting: NgramWeighting, ngramCap: NgramCap = .trained,
+                                      batchSize: Int = 32) throws -> ClassificationEvaluation {
         _ = try model.requireClassifier(.classification)
         if let item = examples.firstIndex(where: { $0.label == nil }) { throw TrainingDataError.missingLabel(path: path, item: item + 1) }
         try checkLabels(examples.compactMap(\.label), of: model, path: path)
         let results = try model.classify(examples.map(\.text), pairs: examples.map(\.pair), maxSeqLength: maxSeqLength,
-                                         weighting: weighting, batchSize: batchSize)
+                                         weighting: weighting, ngramCap: ngramCap, batchSize: batchSize)
         let correct = zip(results, examples).filter { ($0.label ?? String($0.labelIndex)) == $1.label }.count
         return ClassificationEvaluation(correct: correct, count: examples.count)
     }
 
-    /// Tags every sentence and scores the entities (or words) against the gold tags, in the
-    /// scheme the gold tags are written in. Every tag of `path` must be one the model predicts.
-    public static func entities(_ model: ZenModel, _ sentences: [TaggedSentence], path: String, maxSeqLength: Int,
-                                weighting: NgramWeighting, batchSize: Int = 32) throws -> EntityEvaluation {
+    /// Tags every sentence, whole (a long one in windows, unless `longTexts` is `.truncate`),
+    /// and scores the entities (or words) against the gold tags, in the scheme the gold tags are
+    /// written in. Every tag of `path` must be one the model predicts.
+    public static func entities(_ model: ZenModel, _ sentences: [TaggedSentence], path: String, maxSeqLength: Int, weighting: NgramWeighting,
+                                ngramCap: NgramCap = .trained, longTexts: LongTexts = .windows,
+                                batchSize: Int = 32) throws -> EntityEvaluation {
         _ = try model.requireClassifier(.ner)
         try checkLabels(sentences.flatMap(\.labels), of: model, path: path)
-        let tagged = try model.tag(sentences: sentences.map(\.chars), maxSeqLength: maxSeqLength, weighting: weighting, batchSize: batchSize)
+        let tagged = try model.tag(sentences: sentences.map(\.chars), maxSeqLength: maxSeqLength, weighting: weighting,
+                                   ngramCap: ngramCap, longTexts: longTexts, batchSize: batchSize)
         let gold = zip(sentences, tagged).map { Array($0.labels.prefix($1.labeledCount)) }
         let predicted = tagged.map { Array($0.labels.prefix($0.labeledCount)) }
         let scheme = TagScheme.detect(sentences.lazy.flatMap(\.labels))

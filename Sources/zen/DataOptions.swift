@@ -65,11 +65,13 @@ struct DataOptions: ParsableArguments {
 
 /// Evaluates `model` on a labelled file: accuracy, or entity (word) precision, recall and F1.
 func evaluate(_ model: ZenModel, task: ModelTask, path: String, data: DataOptions, maxSeqLength: Int,
-              weighting: NgramWeighting) throws -> any EvaluationReport {
+              weighting: NgramWeighting, ngramCap: NgramCap, longTexts: LongTexts = .windows) throws -> any EvaluationReport {
     switch task {
     case .classification:
-        return try Evaluation.classification(model, try data.classification(path), path: path, maxSeqLength: maxSeqLength, weighting: weighting)
+        return try Evaluation.classification(model, try data.classification(path), path: path, maxSeqLength: maxSeqLength,
+                                             weighting: weighting, ngramCap: ngramCap)
     default:
-        return try Evaluation.entities(model, try Datasets.readTagged(path), path: path, maxSeqLength: maxSeqLength, weighting: weighting)
+        return try Evaluation.entities(model, try Datasets.readTagged(path), path: path, maxSeqLength: maxSeqLength,
+                                       weighting: weighting, ngramCap: ngramCap, longTexts: longTexts)
     }
 }

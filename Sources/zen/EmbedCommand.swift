@@ -13,11 +13,14 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var lines: LinesOptions
 
+    @OptionGroup var cap: NgramCapOption
+
     func validate() throws { try lines.requireTokenTask(false) }
 
     func run() throws {
         let model = try model.load()
-        let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength(for: model.config), weighting: lines.weighting(for: model.config))
+        let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength(for: model.config), weighting: lines.weighting(for: model.config),
+                                               ngramCap: cap.ngramCap)
         try lines.transformLines("embed", parallel: false) { line in
             let input = try line.decode(SequenceInput.self)
             return OutputLine(id: input.id, result: try model.encode(builder.sequenceFeatures(text: input.text, pair: input.text_pair)))

@@ -12,8 +12,9 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
         classification: {"accuracy", "correct", "examples"}. ner: micro {"precision", "recall", "f1"} over entities \
         (BIO, BIOS or BIOES/BMES tags, read as the reference reads them; for B/M/E/S segmentation tags the entities \
-        are the words), "per_type" scores, and "truncated": sentences longer than --max-seq-length, of which only \
-        the first part is scored, as the reference does.
+        are the words), "per_type" scores; sentences longer than --max-seq-length are tagged and scored whole, in overlapping \
+        windows; with --long-texts truncate, only their first part is scored, as the reference does ("truncated" counts \
+        the sentences scored in part).
         """
     )
 
@@ -31,6 +32,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Fusion matrix weighting; by default the one the model was fine-tuned with (config.json), else frequency.")
     var weighting: NgramWeighting?
 
+    @OptionGroup var cap: NgramCapOption
+
+    @OptionGroup var long: LongTextsOption
+
     @OptionGroup var fields: DataOptions
 
     @Option(help: "Compute threads.")
@@ -46,6 +51,7 @@ struct EvaluateCommand: ParsableCommand {
         let model = try model.load()
         let weighting = weighting ?? model.config.ngramWeighting ?? .frequency
         print(try JSONOutput.string(evaluate(model, task: task, path: data, data: fields,
-                                             maxSeqLength: resolvedMaxSeqLength(maxSeqLength, for: model.config), weighting: weighting)))
+                                             maxSeqLength: resolvedMaxSeqLength(maxSeqLength, for: model.config), weighting: weighting,
+                                             ngramCap: cap.ngramCap, longTexts: long.longTexts)))
     }
 }

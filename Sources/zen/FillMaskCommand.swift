@@ -16,16 +16,19 @@ struct FillMaskCommand: ParsableCommand {
     @Option(help: maxSeqLengthHelp)
     var maxSeqLength: Int?
 
-    @Argument(help: "The text, with one or more [MASK].")
+    @OptionGroup var cap: NgramCapOption
+
+    @Argument(help: "The text, with one or more [MASK] (each literal [MASK] is one, wherever it stands: 我今天很[MASK]，).")
     var text: String
 
     func validate() throws { try validateMaxSeqLength(maxSeqLength) }
 
     func run() throws {
         let model = try model.load()
-        let result = try model.fillMask(text, topK: topK, maxSeqLength: resolvedMaxSeqLength(maxSeqLength, for: model.config))
+        let maxSeqLength = resolvedMaxSeqLength(maxSeqLength, for: model.config)
+        let result = try model.fillMask(text, topK: topK, maxSeqLength: maxSeqLength, ngramCap: cap.ngramCap)
         if result.masks.isEmpty {
-            throw CLIError(ModelError.noMaskToken.description)
+            throw CLIError(ModelError.noMaskToken(maxSeqLength: maxSeqLength).description)
         }
         for (index, mask) in result.masks.enumerated() {
             print("[MASK] \(index + 1):")

@@ -120,7 +120,8 @@ struct FineTuneCommand: ParsableCommand {
         let settings = FineTuningRun.Settings(source: model.model, output: output, task: task, labels: labels, weighting: weighting,
                                               maxSeqLength: maxSeqLength, evalEvery: evalEvery, maxSteps: maxSteps)
         let pretrained = try ZenModel(directory: state == nil ? model.model : settings.checkpointDirectory)
-        let builder = try pretrained.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting)
+        // Training is at --max-seq-length, n-gram cap included, whatever length the source was trained at.
+        let builder = try pretrained.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference)
         let examples = try fields.examples(task: task, path: train, builder: builder, labels: labels)
         // The dev file is checked now, not after the first epoch: a label training never saw is an error.
         if let dev { _ = try fields.examples(task: task, path: dev, builder: builder, labels: labels) }
@@ -128,7 +129,7 @@ struct FineTuneCommand: ParsableCommand {
         let optimizer = try state.map { try Checkpoints.readOptimizer(settings.checkpointDirectory, weightDecay: options.weightDecay, steps: $0.step) }
         let tuner = FineTuner(model: trainable, examples: examples, options: options, optimizer: optimizer)
         var run = try FineTuningRun(settings: settings, tuner: tuner, state: state, evaluate: dev.map { [task, maxSeqLength, weighting, fields] dev in
-            { model in try evaluate(model, task: task, path: dev, data: fields, maxSeqLength: maxSeqLength, weighting: weighting) }
+            { model in try evaluate(model, task: task, path: dev, data: fields, maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference) }
         })
 
         var progress = ProgressReporter(total: run.plannedSteps, startStep: tuner.step)

@@ -14,9 +14,11 @@ struct PredictCommand: ParsableCommand {
         label is id2label's name, else the index; score is its probability; id is the input's, else the line's index from 0.
         ner: {"chars": [...]} or {"text": ...} in, {"tokens", "labels" (one per input character), \
         "entities": [{"type", "start", "end" (exclusive), "text"}], "logits" (every real token), "truncated"} out; \
-        characters past max-seq-length get "O" and the line says "truncated": true.
+        a text longer than max-seq-length is tagged whole, in overlapping windows (with --long-texts truncate, \
+        characters past max-seq-length get "O" and the line says "truncated": true, as in the reference).
         mlm: {"text", "text_pair"?} with [MASK] tokens in, {"mask_logits", "nsp_logits", "predictions" (top 5 tokens), \
-        "scores" (their probabilities)} out.
+        "scores" (their probabilities)} out; as in the reference, [MASK] counts only as a word of its own \
+        (zen fill-mask takes every [MASK]).
         With --format text every non-blank input line is one text.
         """
     )
@@ -29,6 +31,10 @@ struct PredictCommand: ParsableCommand {
     @OptionGroup var lines: LinesOptions
 
     @OptionGroup var fields: FieldOptions
+
+    @OptionGroup var cap: NgramCapOption
+
+    @OptionGroup var long: LongTextsOption
 
     @Flag(help: "classification: write only {\"id\", \"label\"}, the reference's predict.json form.")
     var noLogits = false
@@ -45,11 +51,13 @@ struct PredictCommand: ParsableCommand {
         let model = try model.load()
         let (maxSeqLength, weighting) = (lines.maxSeqLength(for: model.config), lines.weighting(for: model.config))
         let (fields, noLogits) = (fields.classification(), noLogits)
+        let (ngramCap, longTexts) = (cap.ngramCap, long.longTexts)
         switch task {
         case .classification:
             try lines.transformLines("predict", parallel: false) { line in
                 let input = try fields.read(line)
-                let result = try model.classify([input.text], pairs: [input.pair], maxSeqLength: maxSeqLength, weighting: weighting)[0]
+                let result = try model.classify([input.text], pairs: [input.pair], maxSeqLength: maxSeqLength, weighting: weighting,
+                                              ngramCap: ngramCap)[0]
                 let id = input.id ?? .integer(Int64(line.index))
                 if noLogits { return OutputLine(id: id, result: ["label": result.classLabel]) }
                 return OutputLine(id: id, result: result)
@@ -57,12 +65,14 @@ struct PredictCommand: ParsableCommand {
         case .ner:
             try lines.transformLines("predict", parallel: false) { line in
                 let input = try line.decode(TokenInput.self)
-                return OutputLine(id: input.id, result: try model.tag(chars: input.chars, maxSeqLength: maxSeqLength, weighting: weighting))
+                return OutputLine(id: input.id, result: try model.tag(chars: input.chars, maxSeqLength: maxSeqLength, weighting: weighting,
+                                                                                 ngramCap: ngramCap, longTexts: longTexts))
             }
         case .fillMask, .embed:
             try lines.transformLines("predict", parallel: false) { line in
                 let input = try line.decode(SequenceInput.self)
-                let result = try model.fillMask(input.text, pair: input.text_pair, topK: 5, maxSeqLength: maxSeqLength, weighting: weighting)
+                let result = try model.fillMask(input.text, pair: input.text_pair, topK: 5, maxSeqLength: maxSeqLength, weighting: weighting,
+                                                ngramCap: ngramCap, masks: .reference)
                 return OutputLine(id: input.id, result: MaskedLMLine(masks: result.masks, nextSentence: result.nextSentence))
             }
         }

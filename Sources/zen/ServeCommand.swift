@@ -23,8 +23,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port, printed when listening).")
     var port = 8080
 
-    @Option(help: "Maximum tokens per text, [CLS] and [SEP] included (3...4096); longer texts are truncated. Default: each model's max_seq_length (config.json), else 128.")
+    @Option(help: "Maximum tokens per text, [CLS] and [SEP] included (3...4096); longer texts are truncated, except by ner (see --long-texts). Default: each model's max_seq_length (config.json), else 128.")
     var maxSeqLength: Int?
+
+    @OptionGroup var cap: NgramCapOption
+
+    @OptionGroup var long: LongTextsOption
 
     @Option(help: "Most texts in one encoder batch.")
     var maxBatch = 32
@@ -87,7 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 let model = try ZenModel(directory: directory, precision: precision)
                 served.append(try ServedModel(name: name, model: model, maxSeqLength: resolvedMaxSeqLength(maxSeqLength, for: model.config),
-                                              weighting: weighting))
+                                              weighting: weighting,
+                                              ngramCap: cap.ngramCap, longTexts: long.longTexts))
             } catch {
                 throw CLIError("model \(name) (\(directory)): \(error)")
             }

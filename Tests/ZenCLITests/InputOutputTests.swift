@@ -181,7 +181,8 @@ import Testing
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: model + "/config.json"))
         let input = try write("in.txt", "王小明在北京大学读书")
         func tokens(_ extra: [String]) throws -> Int? {
-            let run = try CLI.zen(["predict", "--model", model, "--task", "ner", "--format", "text", "--input", input, "--output", "-"] + extra)
+            let run = try CLI.zen(["predict", "--model", model, "--task", "ner", "--long-texts", "truncate", "--format", "text",
+                                   "--input", input, "--output", "-"] + extra)
             #expect(run.status == 0, "\(run.stderr)")
             return (try Self.objects(run.stdout).first?["tokens"] as? [String])?.count
         }

@@ -67,7 +67,7 @@ import ZenModel
     }
 
     @Test func nerMatchesTaggingOneByOne() async throws {
-        // The last sentence is longer than max-seq-length: its end is "O" and flagged.
+        // The last sentence is longer than max-seq-length: it is tagged whole, in windows.
         let texts = Fixtures.sentences + [String(repeating: "北京大学", count: 40)]
         let expected = try texts.map { try Fixtures.tagger.tag(text: $0) }
         try await withServer { client in
@@ -77,7 +77,7 @@ import ZenModel
             for (index, (result, expected)) in zip(results, expected).enumerated() {
                 #expect(result["labels"] as? [String] == expected.labels)
                 #expect((result["labels"] as? [String])?.count == texts[index].unicodeScalars.count)
-                #expect(result["truncated"] as? Bool == (index == texts.count - 1))
+                #expect(result["truncated"] as? Bool == false)
                 let entities = try #require(result["entities"] as? [[String: Any]])
                 #expect(entities.map { [$0["type"] as! String, String($0["start"] as! Int), String($0["end"] as! Int), $0["text"] as! String] }
                     == expected.entities.map { [$0.type, String($0.start), String($0.end), $0.text] })
@@ -87,6 +87,23 @@ import ZenModel
                     let (start, end) = (entity["start"] as! Int, entity["end"] as! Int)
                     #expect(String(String.UnicodeScalarView(scalars[start..<end])) == entity["text"] as? String)
                 }
+            }
+        }
+    }
+
+    @Test func nerTagsLongTextsWholeInWindowsOfTheBatch() async throws {
+        // At max-seq-length 16 every review runs as several windows, all in one batch.
+        let texts = Array(Fixtures.reviews.prefix(5))
+        let expected = try texts.map { try Fixtures.tagger.tag(text: $0, maxSeqLength: 16) }
+        try await withServer(Fixtures.served(["ner"], maxSeqLength: 16)) { client in
+            let response = try await client.post("/v1/ner", ["texts": texts])
+            #expect(response.status == .ok)
+            let results = try #require((response.json as? [String: Any])?["results"] as? [[String: Any]])
+            for (index, (result, expected)) in zip(results, expected).enumerated() {
+                #expect(texts[index].unicodeScalars.count > 14)
+                #expect(result["labels"] as? [String] == expected.labels)
+                #expect(result["truncated"] as? Bool == false)
+                #expect((result["entities"] as? [[String: Any]])?.count == expected.entities.count)
             }
         }
     }
@@ -126,6 +143,27 @@ import ZenModel
                 #expect(candidates.map { $0["token"] as? String } == expected.candidates.map(\.token))
                 #expect(maxDifference(candidates.map { ($0["score"] as! NSNumber).floatValue }, expected.candidates.map(\.probability)) <= 1e-6)
             }
+        }
+    }
+
+    @Test func fillMaskTakesAMaskGluedToPunctuation() async throws {
+        // The reference tokenizer would split both of these [MASK]s apart; people type them so.
+        let text = "我今天很[MASK]，因为天气很好[MASK][MASK]"
+        let expected = try Fixtures.maskedLM.fillMask(text, topK: 2)
+        #expect(expected.masks.map(\.position) == [5, 13, 14])
+        try await withServer { client in
+            let response = try await client.post("/v1/fill-mask", ["model": "mlm", "text": text, "top_k": 2])
+            #expect(response.status == .ok)
+            let masks = try #require((response.json as? [String: Any])?["masks"] as? [[String: Any]])
+            #expect(masks.map { $0["position"] as? Int } == expected.masks.map(\.position))
+            for (mask, expected) in zip(masks, expected.masks) {
+                let candidates = try #require(mask["candidates"] as? [[String: Any]])
+                #expect(candidates.map { $0["token"] as? String } == expected.candidates.map(\.token))
+            }
+            let none = try await client.post("/v1/fill-mask", ["model": "mlm", "text": "我今天很好，[mask]"])
+            #expect(none.status == .unprocessableContent)
+            #expect(errorCode(none.json) == "no_mask")
+            #expect(String(describing: none.json).contains("no [MASK] within max_seq_length 128"))
         }
     }
 

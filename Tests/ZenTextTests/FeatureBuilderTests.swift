@@ -43,6 +43,53 @@ import Testing
         #expect(long.fusionMatrix.entries.allSatisfy { $0.column < 4 })
     }
 
+    @Test func capLengthKeepsTheNgramsOfAnotherLength() throws {
+        // The text above: 8 n-grams at L=256, 4 at L=512, and 8 again at L=512 capped at 256.
+        let text = "中华人民共和国中华人民共和"
+        let at256 = try Fixtures.builder(maxSeqLength: 256).sequenceFeatures(text: text)
+        let at512 = try Fixtures.builder(maxSeqLength: 512).sequenceFeatures(text: text)
+        let capped = try FeatureBuilder(tokenizer: Fixtures.tokenizer, ngrams: Fixtures.ngrams, maxSeqLength: 512, ngramCapLength: 256)
+            .sequenceFeatures(text: text)
+        #expect(at256.ngrams.count == 8 && at512.ngrams.count == 4)
+        #expect(capped.inputIds == at256.inputIds)
+        #expect(capped.ngrams == at256.ngrams)
+        #expect(capped.fusionMatrix.entries == at256.fusionMatrix.entries)
+        #expect(capped.fusionMatrix.rowCount == 512)
+        // Token tasks too.
+        let words = text.unicodeScalars.map { String($0) }
+        let tokenCapped = try FeatureBuilder(tokenizer: Fixtures.tokenizer, ngrams: Fixtures.ngrams, maxSeqLength: 512, ngramCapLength: 256)
+            .tokenFeatures(words: words)
+        #expect(tokenCapped.ngrams == (try Fixtures.builder(maxSeqLength: 256).tokenFeatures(words: words)).ngrams)
+        #expect(Fixtures.builder(maxSeqLength: 512).ngramCapLength == 512)
+        // An input longer than the cap length keeps at most every slot.
+        let slots = try FeatureBuilder(tokenizer: Fixtures.tokenizer, ngrams: Fixtures.ngrams, maxSeqLength: 512, ngramSlots: 8, ngramCapLength: 3)
+            .sequenceFeatures(text: text)
+        #expect(slots.ngrams == Array(at256.ngrams.prefix(8)))
+        #expect(throws: TextError.invalidMaxSeqLength(0)) {
+            try FeatureBuilder(tokenizer: Fixtures.tokenizer, ngrams: Fixtures.ngrams, maxSeqLength: 512, ngramCapLength: 0)
+        }
+    }
+
+    @Test func literalMasksAreMasksWhereverTheyStand() throws {
+        let builder = Fixtures.builder(maxSeqLength: 32)
+        let maskId = try #require(vocabulary.maskId)
+        let glued = "我今天很[MASK]，因为天气很好。"
+        // The reference tokenizer splits a [MASK] glued to punctuation; a literal one is the mask.
+        #expect(!(try builder.sequenceFeatures(text: glued)).inputIds.contains(maskId))
+        let literal = try builder.sequenceFeatures(text: glued, masks: .literal)
+        #expect(Array(tokens(literal).prefix(7)) == ["[CLS]", "我", "今", "天", "很", "[MASK]", "，"])
+        #expect(literal.inputIds == (try builder.sequenceFeatures(text: "我今天很 [MASK] ，因为天气很好。")).inputIds)
+        #expect(tokens(try builder.sequenceFeatures(text: "[MASK][MASK]x", pair: "a[MASK]", masks: .literal))
+            == ["[CLS]", "[MASK]", "[MASK]", "x", "[SEP]", "a", "[MASK]", "[SEP]"])
+        // Where the reference already reads a mask, both agree; only the exact upper-case
+        // spelling is a mask.
+        #expect(try builder.sequenceFeatures(text: "很[MASK]好", masks: .literal) == builder.sequenceFeatures(text: "很[MASK]好"))
+        #expect(!(try builder.sequenceFeatures(text: "很[mask]，", masks: .literal)).inputIds.contains(maskId))
+        // A mask past max-seq-length is cut like any token.
+        let short = Fixtures.builder(maxSeqLength: 6)
+        #expect(!(try short.sequenceFeatures(text: "一二三四[MASK]", masks: .literal)).inputIds.contains(maskId))
+    }
+
     @Test func tokenLayoutStopsAtTheFirstWordThatDoesNotFit() throws {
         let builder = Fixtures.builder(maxSeqLength: 6)
         let labels = LabelSet(["O", "X"])
