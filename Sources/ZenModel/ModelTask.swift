@@ -1,5 +1,3 @@
-import ZenText
-
 /// What a model can be asked to do: the one task vocabulary of the library, the command line,
 /// the server and fine-tuning.
 public enum ModelTask: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
@@ -11,9 +9,6 @@ public enum ModelTask: String, Sendable, CaseIterable, Codable, CustomStringConv
     case fillMask = "fill-mask"
     /// Pooled and per-token states.
     case embed
-
-    /// How the task's inputs are laid out: texts or pairs, or character sequences.
-    public var layout: InputLayout { self == .ner ? .token : .sequence }
 
     public var description: String {
         switch self {
