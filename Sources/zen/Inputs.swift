@@ -120,7 +120,7 @@ struct LinesOptions: ParsableArguments {
             throw error.naming("--output")
         }
         let seconds = progress.elapsed
-        progress.log(String(format: "zen %@: %d lines in %.1f s (%.1f lines/s), written to %@", command, lines.count, seconds,
+        progress.log(String(format: "zen %@: %d line%@ in %.1f s (%.1f lines/s), written to %@", command, lines.count, lines.count == 1 ? "" : "s", seconds,
                             Double(lines.count) / max(seconds, 1e-9), OutputFile.displayName(of: output)))
     }
 }
