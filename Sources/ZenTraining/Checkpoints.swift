@@ -49,13 +49,11 @@ extension Checkpoints {
         let moments = tuner.optimizer.firstMoments.map { (name: "m." + $0.key, data: TensorData($0.value)) }
             + tuner.optimizer.secondMoments.map { (name: "v." + $0.key, data: TensorData($0.value)) }
         try SafeTensors.write(moments, to: directory + "/optimizer.safetensors")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try OutputFile.write(try encoder.encode(state), to: directory + "/trainer_state.json")
+        try OutputFile.write(try JSONOutput.encode(state), to: directory + "/trainer_state.json")
     }
 
     public static func readState(_ directory: String) throws -> TrainingState {
-        try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/trainer_state.json")))
+        try JSONDecoder().decode(TrainingState.self, from: TextFile.contents(of: directory + "/trainer_state.json"))
     }
 
     /// The optimizer saved by `writeResumable`.
