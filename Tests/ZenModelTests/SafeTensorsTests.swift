@@ -44,6 +44,10 @@ import Testing
         #expect(try reason(#"{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)).contains("dtype C64"))
         #expect(try reason(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]).contains("malformed"))
         #expect(try reason(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]).contains("do not fit"))
+        // Shapes whose element count fits an Int but whose byte count does not (issue 13: these trapped).
+        for shape in ["[2305843009213693952]", "[2147483648,2147483648]", "[1152921504606846976,2]"] {
+            #expect(try reason(#"{"x":{"dtype":"F32","shape":"# + shape + #","data_offsets":[0,0]}}"#, data: []).contains("do not fit"), "\(shape)")
+        }
     }
 
     @Test func truncatedFiles() throws {

@@ -44,11 +44,12 @@ public enum SafeTensors {
                 throw .unsupported(path: path, reason: "dtype \(dtypeName) of tensor \(name)")
             }
             let (begin, end) = (offsets[0], offsets[1])
-            let (elements, overflow) = shape.reduce((1, false)) { partial, dimension in
+            // Every size from the header is checked for overflow: a lying shape must be an error, not a trap.
+            let (byteCount, overflow) = shape.reduce((dtype.byteCount, false)) { partial, dimension in
                 let (product, o) = partial.0.multipliedReportingOverflow(by: dimension)
                 return (product, partial.1 || o)
             }
-            guard !overflow, begin <= end, end <= dataCount, end - begin == elements * dtype.byteCount else {
+            guard !overflow, begin <= end, end <= dataCount, end - begin == byteCount else {
                 throw corrupt("tensor \(name) has offsets [\(begin), \(end)] that do not fit its shape \(shape) or the file")
             }
             ranges.append((begin, end, name))
