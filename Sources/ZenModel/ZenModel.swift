@@ -69,6 +69,7 @@ public final class ZenModel: Sendable {
         self.precision = precision
         var store = try WeightStore(directory: directory)
         store.precision = precision
+        try store.checkLayerCounts(of: config, configPath: directory + "/config.json")
         var encoder = ZenEncoder(config: config, pooler: store.contains("pooler.dense.weight"))
         try encoder.walkParameters(&store)
         var heads = Heads(store, config: config)

@@ -101,6 +101,20 @@ extension CheckpointVariantTests {
         #expect(try output.pooled(by: .cls).count == hidden)
     }
 
+    /// A config whose layer counts are not the weights' is refused before anything is sized by
+    /// them (issue 13: `num_hidden_layers: 1099511627776` aborted allocating the layers).
+    @Test(arguments: [1_099_511_627_776, 3])
+    func layerCountsMustBeTheWeights(_ layers: Int) throws {
+        let path = try directory(try baseTensors())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/config.json"))) as! [String: Any]
+        let held = config["num_hidden_layers"] as! Int
+        config["num_hidden_layers"] = layers
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path + "/config.json"))
+        #expect(throws: CheckpointError.invalidConfig(path: path + "/config.json", reason: "num_hidden_layers is \(layers), but \(path)/model.safetensors "
+            + "holds \(held) such layers; the config does not belong to these weights")) { try ZenModel(directory: path) }
+    }
+
     /// The walk is the one list of parameters: loading visits every tensor a checkpoint holds
     /// (but the buffers the reference saves beside them), and a new model built from a random
     /// source has the same names, shapes and BERT's initialization.

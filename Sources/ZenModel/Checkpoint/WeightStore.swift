@@ -62,6 +62,20 @@ public struct WeightStore: @unchecked Sendable, ParameterVisitor {
 
     public func data(_ name: String) -> TensorData? { tensors[name] }
 
+    /// The config's layer counts are the weights': checked before the network is built, since
+    /// a count that lies (`num_hidden_layers: 1099511627776`) would size it.
+    public func checkLayerCounts(of config: ZenConfig, configPath: String) throws(CheckpointError) {
+        for (key, prefix, count) in [("num_hidden_layers", "encoder.layer.", config.numHiddenLayers),
+                                     ("num_hidden_word_layers", "encoder.word_layers.", config.numHiddenWordLayers)] {
+            let held = Set(tensors.keys.compactMap { name in
+                name.hasPrefix(prefix) ? Int(name.dropFirst(prefix.count).prefix { $0 != "." }) : nil
+            }).count
+            guard held == count else {
+                throw .invalidConfig(path: configPath, reason: "\(key) is \(count), but \(path) holds \(held) such layers; the config does not belong to these weights")
+            }
+        }
+    }
+
     /// Loading: each parameter is the tensor of its name, packed for `precision`.
     public func visit(_ name: String, shape: [Int], kind: ParameterKind, _ tensor: inout Tensor) throws(CheckpointError) {
         tensor = try self.tensor(name, shape: shape)
