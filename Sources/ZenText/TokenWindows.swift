@@ -33,7 +33,9 @@ extension FeatureBuilder {
     /// and it and the words after it are left out, as truncation leaves them out. With
     /// `.truncate`, the one window is the reference's input, the words that fit.
     public func tokenWindows(words: [String], longTexts: LongTexts = .windows) throws(TextError) -> [TokenWindow] {
-        guard longTexts == .windows else { return [TokenWindow(firstWord: 0, features: try tokenFeatures(words: words))] }
+        // Most texts fit: then the one window is the whole text, tokenized once.
+        let whole = try tokenFeatures(words: words)
+        guard longTexts == .windows, (whole.wordStarts?.count ?? 0) < words.count else { return [TokenWindow(firstWord: 0, features: whole)] }
         let capacity = maxSeqLength - 2
         var scratch: [Int32] = []
         let counts = words.map { word -> Int in
