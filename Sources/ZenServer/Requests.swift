@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ZenModel
+import ZenText
 
 // The request bodies of the inference endpoints. Unknown fields are ignored; a wrong type, a
 // missing field or a null where a value is needed is a 400 that names the field.
@@ -53,7 +54,9 @@ func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, limit: Int)
     }
     guard !body.isEmpty else { throw APIError(.badRequest, "invalid_json", "the request body is empty; expected a JSON object") }
     do {
-        return try JSONDecoder().decode(T.self, from: body)
+        return try JSONInput.decode(T.self, from: body)
+    } catch let error as JSONSyntaxError {
+        throw APIError(.badRequest, "invalid_json", "the request body is not valid JSON: \(error)")
     } catch let error as DecodingError {
         throw APIError(error)
     }
@@ -61,39 +64,19 @@ func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, limit: Int)
 
 extension APIError {
     init(_ error: DecodingError) {
-        func path(_ context: DecodingError.Context, appending key: (any CodingKey)? = nil) -> String {
-            (context.codingPath + (key.map { [$0] } ?? [])).reduce("") { path, key in
-                key.intValue.map { "\(path)[\($0)]" } ?? (path.isEmpty ? key.stringValue : "\(path).\(key.stringValue)")
-            }
-        }
         switch error {
         case .keyNotFound(let key, let context):
-            self = .invalidRequest("missing field \"\(path(context, appending: key))\"")
+            self = .invalidRequest("missing field \"\(DecodingError.fieldPath(context, appending: key))\"")
         case .valueNotFound(let type, let context):
-            self = .invalidRequest("field \"\(path(context))\" is null; expected \(jsonTypeName(type))")
+            self = .invalidRequest("field \"\(DecodingError.fieldPath(context))\" is null; expected \(DecodingError.jsonTypeName(type))")
         case .typeMismatch(let type, let context) where context.codingPath.isEmpty:
-            self = .invalidRequest("the body must be \(jsonTypeName(type))")
+            self = .invalidRequest("the body must be \(DecodingError.jsonTypeName(type))")
         case .typeMismatch(let type, let context):
-            self = .invalidRequest("field \"\(path(context))\" must be \(jsonTypeName(type))")
-        case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            let detail = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            self = APIError(.badRequest, "invalid_json", "the request body is not valid JSON" + (detail.map { ": \($0)" } ?? ""))
+            self = .invalidRequest("field \"\(DecodingError.fieldPath(context))\" must be \(DecodingError.jsonTypeName(type))")
         case .dataCorrupted(let context):
-            self = .invalidRequest("field \"\(path(context))\": \(context.debugDescription)")
+            self = .invalidRequest("field \"\(DecodingError.fieldPath(context))\": \(context.debugDescription)")
         @unknown default:
             self = .invalidRequest("\(error)")
         }
-    }
-}
-
-private func jsonTypeName(_ type: Any.Type) -> String {
-    switch type {
-    case is String.Type: return "a string"
-    case is Int.Type, is Int64.Type: return "an integer"
-    case is Double.Type, is Float.Type: return "a number"
-    case is Bool.Type: return "a boolean"
-    case is [Any].Type: return "an array"
-    case is [String: Any].Type: return "an object"
-    default: return "a JSON value of type \(type)"
     }
 }

@@ -213,9 +213,22 @@ extension FeatureBuilder {
         guard Self.maxSeqLengthRange.contains(maxSeqLength) else { throw .invalidMaxSeqLength(maxSeqLength) }
         let tokenizer = try BertTokenizer(vocabularyAt: directory + "/vocab.txt")
         let ngrams = try NgramDictionary(contentsOf: directory + "/ngram.txt", tokenizer: tokenizer)
-        let config = FileManager.default.contents(atPath: directory + "/config.json")
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
-        let slots = (config?["max_ngrams"] as? Int).map { min(max($0, 1), NgramDictionary.slotCount) } ?? NgramDictionary.slotCount
+        var slots = NgramDictionary.slotCount
+        let configPath = directory + "/config.json"
+        if FileManager.default.fileExists(atPath: configPath) {
+            let data = try TextFile.contents(of: configPath)
+            let config: JSONValue
+            do { config = try JSONInput.parse(data) } catch { throw .unreadableFile(path: configPath, reason: "not valid JSON: \(error)") }
+            switch config {
+            case .object(let fields) where fields["max_ngrams"] == nil: break
+            case .object(let fields):
+                guard case .integer(let count)? = fields["max_ngrams"], count >= 1 else {
+                    throw .unreadableFile(path: configPath, reason: "\"max_ngrams\" must be a positive integer")
+                }
+                slots = Int(min(count, Int64(NgramDictionary.slotCount)))
+            default: throw .unreadableFile(path: configPath, reason: "not a JSON object")
+            }
+        }
         try self.init(tokenizer: tokenizer, ngrams: ngrams, maxSeqLength: maxSeqLength, weighting: weighting, ngramSlots: slots)
     }
 }

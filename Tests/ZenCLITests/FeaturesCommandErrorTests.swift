@@ -27,7 +27,7 @@ import Testing
 
     @Test func malformedJSONNamesTheLine() throws {
         let message = try runFailing(lines(#"{"text": "好"}"#, #"{"text": "好""#))
-        #expect(message.contains("in.jsonl line 2: not a valid JSON object"), "\(message)")
+        #expect(message.contains("in.jsonl line 2: not valid JSON: unexpected end of text; expected ',' or '}' at column 13"), "\(message)")
     }
 
     @Test func invalidUTF8NamesTheLine() throws {

@@ -59,6 +59,18 @@ import ZenModel
         }
     }
 
+    /// The command line's rule (`JSONInput`): a lone surrogate escape reads as U+FFFD, which the
+    /// tokenizer drops as the reference drops the surrogate; the text is classified without it.
+    @Test func aLoneSurrogateIsDroppedAsOnTheCommandLine() async throws {
+        let expected = try Fixtures.classifier.classify(["房间很干净"])[0]
+        try await withServer { client in
+            let response = try await client.post("/v1/classify", Array(#"{"model": "cls", "texts": ["房间\ud800很干净"]}"#.utf8))
+            #expect(response.status == .ok)
+            let result = try #require(((response.json as? [String: Any])?["results"] as? [[String: Any]])?.first)
+            #expect(maxDifference(floats(result["logits"]), expected.logits) <= 1e-6)
+        }
+    }
+
     @Test func modelMayBeOmittedWhenOnlyOneIsLoaded() async throws {
         try await withServer(Fixtures.served(["cls"])) { client in
             let response = try await client.post("/v1/classify", ["texts": ["房间很干净"]])

@@ -10,6 +10,8 @@ import Testing
     static let cases: [(String, [UInt8], HTTPResponse.Status, String)] = ([
         ("/v1/classify", Array("{\"texts\": [\"好\"".utf8), .badRequest, "invalid_json"),
         ("/v1/classify", [UInt8](), .badRequest, "invalid_json"),
+        ("/v1/classify", Array(#"{"texts": ["好"],}"#.utf8), .badRequest, "invalid_json"),
+        ("/v1/classify", Array(#"{"texts": ["好"], "texts": ["坏"]}"#.utf8), .badRequest, "invalid_json"),
         ("/v1/classify", Array("{\"texts\": [\"".utf8) + [0xE5, 0xA5] + Array("\"]}".utf8), .badRequest, "invalid_utf8"),
         ("/v1/classify", ["model": "cls", "texts": "好"], .badRequest, "invalid_request"),
         ("/v1/classify", ["model": "cls", "texts": ["好", 3]], .badRequest, "invalid_request"),

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ZenText
 
@@ -126,6 +127,41 @@ import Testing
         }
         #expect(throws: TextError.weightingNeedsTokenTask(.referenceToken)) {
             try Fixtures.builder(maxSeqLength: 8, weighting: .referenceToken).sequenceFeatures(text: "你好")
+        }
+    }
+}
+
+/// A model directory's `config.json` is read by the one JSON reader: a broken one is named, not
+/// silently replaced by the default slot count.
+@Suite struct FeatureBuilderDirectoryTests {
+    func builder(config: String?) throws -> FeatureBuilder {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zen-features-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["vocab.txt", "ngram.txt"] {
+            try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: Fixtures.path(name))
+        }
+        if let config { try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8) }
+        return try FeatureBuilder(directory: directory, maxSeqLength: 32)
+    }
+
+    @Test func slotsComeFromTheConfig() throws {
+        #expect(try builder(config: nil).ngramSlots == NgramDictionary.slotCount)
+        #expect(try builder(config: #"{"hidden_size": 32}"#).ngramSlots == NgramDictionary.slotCount)
+        #expect(try builder(config: #"{"max_ngrams": 8}"#).ngramSlots == 8)
+    }
+
+    @Test(arguments: [
+        (#"{"max_ngrams": 8,}"#, "not valid JSON: a trailing comma before '}' at column 18"),
+        (#"{"max_ngrams": "8"}"#, #""max_ngrams" must be a positive integer"#),
+        (#"{"max_ngrams": 0}"#, #""max_ngrams" must be a positive integer"#),
+        ("[]", "not a JSON object"),
+    ])
+    func aBrokenConfigIsNamed(_ config: String, _ reason: String) {
+        #expect {
+            _ = try builder(config: config)
+        } throws: { error in
+            "\(error)".hasSuffix("config.json: \(reason)")
         }
     }
 }
