@@ -47,7 +47,7 @@ public final class MappedFile: @unchecked Sendable {
     /// A model directory's files (`config.json`, `vocab.txt`, `ngram.txt`, the weights) must be
     /// regular files: reading a FIFO would wait for a writer forever. Checked with `stat`, which
     /// does not open the file; a path that cannot be examined is left to the reader to report.
-    public static func requireRegularFile(_ path: String) throws(CheckpointError) {
+    static func requireRegularFile(_ path: String) throws(CheckpointError) {
         var status = stat()
         guard stat(path, &status) == 0 else { return }
         try requireRegular(status, path: path)

@@ -48,8 +48,9 @@ public enum TorchCheckpoint {
             guard let entry = try archive.contents(of: prefix + "data/" + storage.key, scanning: storage.dtype) else {
                 throw .corrupt(path: path, reason: "the zip archive has no entry for storage \(storage.key)")
             }
-            storages[storage.key] = (entry.bytes, !entry.nonFinite)
-            return (entry.bytes, !entry.nonFinite)
+            let data = (bytes: entry.bytes, knownFinite: !entry.nonFinite)
+            storages[storage.key] = data
+            return data
         }
     }
 
@@ -120,7 +121,8 @@ public enum TorchCheckpoint {
             func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "tensor \(name): " + reason) }
             let storage = tensor.storage
             let itemSize = storage.dtype.byteCount
-            var (data, knownFinite) = try storageBytes(storage)
+            let source = try storageBytes(storage)
+            var data = source.bytes
             guard data.count % itemSize == 0, data.count / itemSize == storage.count else {
                 throw corrupt("storage \(storage.key) holds \(data.count) bytes, not \(storage.count) \(storage.dtype) elements")
             }
@@ -134,7 +136,7 @@ public enum TorchCheckpoint {
             }
             let bytes = data[(range.lowerBound * itemSize)..<(range.upperBound * itemSize)]
             tensors[name] = TensorData(dtype: storage.dtype, shape: tensor.shape, bytes: UnsafeRawBufferPointer(rebasing: bytes), owner: owner,
-                                       knownFinite: knownFinite)
+                                       knownFinite: source.knownFinite)
         }
         return tensors
     }
