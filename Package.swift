@@ -27,14 +27,14 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        // The AVX-512 BF16 GEMM behind `--precision bf16`, with a portable fallback.
+        // The AVX-512 BF16 GEMM behind `--precision bf16`, with a portable fallback; the checkpoint loader's CRC-32.
         .target(name: "CZenKernels"),
         .target(
             name: "ZenTensor",
             dependencies: ["CZenKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "ZenText"),
-        .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText"]),
+        .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText", "CZenKernels"]),
         .target(name: "ZenTraining", dependencies: ["ZenTensor", "ZenText", "ZenModel"]),
         .target(
             name: "ZenServer",

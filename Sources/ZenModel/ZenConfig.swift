@@ -31,8 +31,13 @@ public struct ZenConfig: Sendable, Equatable {
     public var headSize: Int { hiddenSize / numAttentionHeads }
 
     public init(contentsOf path: String) throws(CheckpointError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+        try MappedFile.requireRegularFile(path)
+        let data: Data
+        do {
+            data = try TextFile.contents(of: path)
+        } catch {
+            guard case .unreadableFile(_, let reason) = error else { throw .unreadable(path: path, reason: error.description) }
+            throw .unreadable(path: path, reason: reason)
         }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw .invalidConfig(path: path, reason: "not a JSON object")
@@ -47,10 +52,11 @@ public struct ZenConfig: Sendable, Equatable {
                 guard let value else { throw invalid("\(key) is missing") }
                 return value
             }
-            guard let number = raw as? NSNumber, number.doubleValue == number.doubleValue.rounded() else {
+            // Exactly: a number beyond 64 bits must not wrap around into a plausible size.
+            guard let number = raw as? NSNumber, let value = Int(exactly: number.doubleValue) else {
                 throw invalid("\(key) must be an integer")
             }
-            return number.intValue
+            return value
         }
         func number(_ key: String, default value: Double) throws(CheckpointError) -> Double {
             guard let raw = json[key] else { return value }
@@ -108,7 +114,16 @@ public struct ZenConfig: Sendable, Equatable {
             throw invalid("num_attention_heads \(numAttentionHeads) does not divide hidden_size \(hiddenSize)")
         }
         guard headSize % 2 == 0, headSize >= 4 else {
-            throw invalid("the head size \(headSize) must be even and at least 4 for the relative sinusoid")
+            throw invalid("num_attention_heads \(numAttentionHeads) splits hidden_size \(hiddenSize) into heads of size \(headSize); "
+                + "the head size must be even and at least 4 for the relative sinusoid")
+        }
+        for (key, value) in [("hidden_dropout_prob", hiddenDropoutProb), ("attention_probs_dropout_prob", attentionProbsDropoutProb)]
+        where !(0..<1).contains(value) {
+            throw invalid("\(key) must be at least 0 and below 1, not \(value)")
+        }
+        guard layerNormEps > 0, layerNormEps.isFinite else { throw invalid("layer_norm_eps must be a positive number, not \(layerNormEps)") }
+        guard initializerRange >= 0, initializerRange.isFinite else {
+            throw invalid("initializer_range must not be negative, not \(initializerRange)")
         }
         guard hiddenAct == "gelu" else { throw invalid("hidden_act \(hiddenAct) is not supported (only gelu)") }
         if let numLabels, numLabels <= 0 { throw invalid("num_labels must be positive") }

@@ -64,18 +64,28 @@ public final class ZenModel: Sendable {
 
     public init(directory: String, precision: Precision = .fp32) throws {
         config = try ZenConfig(contentsOf: directory + "/config.json")
+        // The text reader takes pipes (data may come from one); a model's files must not be one.
+        for file in ["vocab.txt", "ngram.txt"] { try MappedFile.requireRegularFile(directory + "/" + file) }
         tokenizer = try BertTokenizer(vocabularyAt: directory + "/vocab.txt")
         ngrams = try NgramDictionary(contentsOf: directory + "/ngram.txt", tokenizer: tokenizer)
         self.precision = precision
         var store = try WeightStore(directory: directory)
         store.precision = precision
-        try store.checkLayerCounts(of: config, configPath: directory + "/config.json")
+        (encoder, heads) = try Self.network(config, weights: store, configPath: directory + "/config.json")
+    }
+
+    /// The network `config` describes, its parameters walked in from `weights`, which must be
+    /// the config's (checked first, since the config sizes the network).
+    package static func network(_ config: ZenConfig, weights: WeightStore, configPath: String)
+        throws(CheckpointError) -> (ZenEncoder, Heads) {
+        var store = weights
+        try store.check(config, configPath: configPath)
         var encoder = ZenEncoder(config: config, pooler: store.contains("pooler.dense.weight"))
         try encoder.walkParameters(&store)
         var heads = Heads(store, config: config)
         try heads.walkParameters(&store)
-        if let head = heads.maskedLM, head.tied { heads.maskedLM?.decoder.use(weight: encoder.embeddings.table, precision: precision) }
-        (self.encoder, self.heads) = (encoder, heads)
+        if let head = heads.maskedLM, head.tied { heads.maskedLM?.decoder.use(weight: encoder.embeddings.table, precision: store.precision) }
+        return (encoder, heads)
     }
 
     package init(config: ZenConfig, tokenizer: BertTokenizer, ngrams: NgramDictionary, encoder: ZenEncoder, heads: Heads) {

@@ -138,3 +138,97 @@ extension CheckpointVariantTests {
         #expect(new.filter { $0.name.hasSuffix(".bias") }.allSatisfy { $0.tensor.scalars.allSatisfy { $0 == 0 } })
     }
 }
+
+extension CheckpointVariantTests {
+    /// A checkpoint holding both `bert.X` and `X` loaded one or the other, differently from run
+    /// to run (issue 13, item 5): it is refused, naming both.
+    @Test func twoNamesOfOneParameterAreRefused() throws {
+        let tensors = try baseTensors()
+        let (name, data) = try #require(tensors.first { $0.name == "encoder.layer.0.output.LayerNorm.weight" })
+        for other in ["bert." + name, "bert.encoder.layer.0.output.LayerNorm.gamma", "encoder.layer.0.output.LayerNorm.gamma"] {
+            let path = try directory(tensors + [(other, data)])
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let (first, second) = name < other ? (name, other) : (other, name)
+            #expect(throws: CheckpointError.ambiguousNames(first, second, parameter: name, path: path + "/model.safetensors")) {
+                try ZenModel(directory: path)
+            }
+        }
+    }
+
+    /// NaN or infinite weights gave `"logits": [null, …]` with exit 0 (issue 13, item 5): the
+    /// load is refused, naming the tensor as the file stores it and the first bad element.
+    @Test(arguments: [Float.nan, .infinity, -.infinity])
+    func nonFiniteWeightsAreRefusedNamingTheTensor(_ value: Float) throws {
+        let name = "encoder.layer.1.intermediate.dense.weight"
+        let tensors = try baseTensors().map { tensor in
+            guard tensor.name == name else { return tensor }
+            var values = tensor.data.floats()
+            values[1234] = value
+            return (name: "bert." + name, data: self.tensor(values, shape: tensor.data.shape))
+        }
+        let path = try directory(tensors)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: CheckpointError.nonFinite(name: "bert." + name, element: 1234, path: path + "/model.safetensors")) {
+            try ZenModel(directory: path)
+        }
+    }
+
+    @Test func nonFiniteHalvesAreRefusedToo() throws {
+        let halves: [UInt16] = [0x3C00, 0x7C00, 0x3C00, 0x3C00]                // 1, inf, 1, 1
+        let store = try halves.withUnsafeBytes { bytes in
+            try WeightStore(path: "half.bin", tensors: ["w": TensorData(dtype: .float16, shape: [4], bytes: bytes, owner: NSObject())])
+        }
+        #expect(throws: CheckpointError.nonFinite(name: "w", element: 1, path: "half.bin")) { try store.tensor("w", shape: [4]) }
+    }
+
+    /// Every size in config.json is checked against the weights before it sizes anything: an
+    /// absurd value is an error naming config.json and the field, never an allocation or a trap.
+    @Test(arguments: ["hidden_size", "vocab_size", "word_size", "intermediate_size", "num_attention_heads", "type_vocab_size",
+                      "num_labels", "num_hidden_word_layers"])
+    func absurdConfigSizesNameTheField(_ key: String) throws {
+        let classifier = [("classifier.weight", tensor([Float](repeating: 0.1, count: 3 * 64), shape: [3, 64])),
+                          ("classifier.bias", tensor([0, 0, 0], shape: [3]))]
+        let path = try directory(try baseTensors() + classifier)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configPath = path + "/config.json"
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
+        for value: Any in [1 << 40, 1 << 62, 8, 18_446_744_073_709_551_615 as UInt64, 1e30] {
+            config[key] = value
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+            do {
+                _ = try ZenModel(directory: path)
+                Issue.record("\(key) \(value) was accepted")
+            } catch let error as CheckpointError {
+                #expect(error.description.hasPrefix(configPath + ": ") && error.description.contains(key), "\(error)")
+            }
+        }
+    }
+
+    /// A FIFO in place of any file of a model directory hung the loader forever (issue 13,
+    /// item 8): it is refused at once, naming the file.
+    @Test(arguments: ["model.safetensors", "pytorch_model.bin", "config.json", "vocab.txt", "ngram.txt"])
+    func aFIFOInAModelDirectoryIsRefused(_ file: String) throws {
+        let path = try directory(try baseTensors())
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        if file == "pytorch_model.bin" { try FileManager.default.removeItem(atPath: path + "/model.safetensors") }
+        try? FileManager.default.removeItem(atPath: path + "/" + file)
+        #expect(mkfifo(path + "/" + file, 0o600) == 0)
+        let outcome = withDeadline(seconds: 30) { () -> String in
+            do {
+                _ = try ZenModel(directory: path)
+                return "loaded"
+            } catch {
+                return "\(error)"
+            }
+        }
+        guard let outcome else {
+            // Unblock the abandoned reader, so that it does not outlive the test.
+            let writer = open(path + "/" + file, O_WRONLY | O_NONBLOCK)
+            if writer >= 0 { close(writer) }
+            Issue.record("loading a model whose \(file) is a FIFO did not return within 30 s")
+            return
+        }
+        #expect(outcome == "cannot read \(path)/\(file): it is a named pipe (FIFO), not a regular file; "
+            + "a model directory's files must be regular files")
+    }
+}

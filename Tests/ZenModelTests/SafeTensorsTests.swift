@@ -5,14 +5,21 @@ import Testing
 @Suite struct SafeTensorsTests {
     /// A safetensors file from a header object and data bytes.
     func file(header: String, data: [UInt8]) throws -> String {
+        try file(header: Array(header.utf8), data: data)
+    }
+
+    func file(header: [UInt8], data: [UInt8]) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString).safetensors").path
-        var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) }
-        bytes += Array(header.utf8) + data
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try Data(bytes(of: [UInt64(header.count).littleEndian]) + header + data).write(to: URL(fileURLWithPath: path))
         return path
     }
 
     func reason(_ header: String, data: [UInt8] = []) throws -> String {
+        try reason(Array(header.utf8), data: data)
+    }
+
+    /// What reading the file says: "read", or the error.
+    func reason(_ header: [UInt8], data: [UInt8]) throws -> String {
         let path = try file(header: header, data: data)
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
@@ -35,7 +42,8 @@ import Testing
     }
 
     @Test func validatesTheHeaderBeforeTrustingIt() throws {
-        #expect(try reason("{", data: []).contains("not a JSON object"))
+        #expect(try reason("{", data: []).contains("not valid JSON"))
+        #expect(try reason("[1]", data: []).contains("opening with '{'"))
         #expect(try reason(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]).contains("do not fit"))
         #expect(try reason(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0]).contains("do not fit"))
         #expect(try reason(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0, 9]).contains("trailing bytes"))
@@ -48,6 +56,37 @@ import Testing
         for shape in ["[2305843009213693952]", "[2147483648,2147483648]", "[1152921504606846976,2]"] {
             #expect(try reason(#"{"x":{"dtype":"F32","shape":"# + shape + #","data_offsets":[0,0]}}"#, data: []).contains("do not fit"), "\(shape)")
         }
+    }
+
+    /// The format is UTF-8 JSON opening with `{`, `__metadata__` a map of strings to strings and
+    /// integers that are integers; Foundation's JSON reader alone took a byte-order mark, UTF-16,
+    /// any `__metadata__` and `true` for 1 (issue 13, item 5).
+    @Test func theHeaderFollowsTheFormatStrictly() throws {
+        let entry = #""a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#
+        let data: [UInt8] = [0, 0, 128, 63]
+        #expect(try reason("{" + entry + "}", data: data) == "read")
+        #expect(try reason(#"{"__metadata__":{"format":"pt"},"# + entry + "}", data: data) == "read")
+
+        let json = "{" + entry + "}"
+        for (what, header) in [("a byte-order mark", [0xEF, 0xBB, 0xBF] + Array(json.utf8)),
+                               ("UTF-16", Array(json.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }),
+                               ("a leading space", Array((" " + json).utf8)),
+                               ("an invalid UTF-8 byte", Array(#"{"a"#.utf8) + [0xFF] + Array(#"":1}"#.utf8))] {
+            #expect(try reason(header, data: data).contains("the header is not UTF-8 JSON opening with '{'"), "\(what)")
+        }
+
+        for metadata in [#""pt""#, "[1]", #"{"format":1}"#, #"{"format":{"nested":"x"}}"#, "null"] {
+            let message = try reason(#"{"__metadata__":"# + metadata + "," + entry + "}", data: data)
+            #expect(message.contains("__metadata__") && message.contains("must be"), "\(metadata): \(message)")
+        }
+        for (shape, field) in [("[true]", "a.shape[0] must be an integer"), (#"["1"]"#, "a.shape[0] must be an integer"),
+                               ("1", "a.shape must be"), ("[0.5]", "not a 64-bit integer"), ("[18446744073709551617]", "not a 64-bit integer")] {
+            let message = try reason(#"{"a":{"dtype":"F32","shape":"# + shape + #","data_offsets":[0,4]}}"#, data: data)
+            #expect(message.contains(field), "\(shape): \(message)")
+        }
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[1]}}"#, data: data).contains("has no data_offsets"))
+        #expect(try reason(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}"#, data: data).contains("malformed"))
+        #expect(try reason(#"{"a":5}"#, data: data).contains("the header's a must be"))
     }
 
     @Test func truncatedFiles() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ZenModel
+import CZenKernels
 import ZenTensor
 
 @Suite struct TorchCheckpointTests {
@@ -173,6 +174,71 @@ import ZenTensor
         #expect(corruptReason { try read(zipArchive([("a/weights.npy", [1, 2, 3])])) }?.contains("data.pkl") == true)
     }
 
+    /// A central directory that points an entry at another's local header, a local header whose
+    /// extra length lies, a local header of another name or method, and damaged data all loaded
+    /// the wrong bytes (issue 13, item 5).
+    @Test func lyingZipRecordsAreRefusedNamingTheEntry() throws {
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: modelPath("zen2-tiny-cls-fp16/pytorch_model.bin"))))
+        #expect(try read(original).count == 112)
+        let name = "pytorch_model/data/0"
+        let central = try #require(centralDirectoryEntry(named: name, in: original))
+        let local = Int(original.load(UInt32.self, at: central + 42))
+        func reason(_ change: (inout [UInt8]) -> Void) -> String? {
+            var damaged = original
+            change(&damaged)
+            return corruptReason { try read(damaged) }
+        }
+
+        #expect(reason { $0.store(UInt32(0), at: central + 42) }?.contains("is not that of \(name)") == true)
+        for extra: UInt16 in [original.load(UInt16.self, at: local + 28) + 100, 0xFFFF] {
+            #expect(reason { $0.store(extra, at: local + 28) }?.contains(name) == true, "extra length \(extra)")
+        }
+        #expect(reason { $0[local + 30 + name.utf8.count - 1] = UInt8(ascii: "9") }?.contains("is not that of \(name)") == true)
+        #expect(reason { $0.store(UInt16(8), at: local + 8) }?.contains("another compression method") == true)
+        let dataStart = local + 30 + name.utf8.count + Int(original.load(UInt16.self, at: local + 28))
+        #expect(reason { $0[dataStart + 5] ^= 0x10 }?.contains("the contents of \(name) do not match their CRC-32") == true)
+        #expect(reason { $0[central + 16] ^= 1 }?.contains("the contents of \(name) do not match their CRC-32") == true)
+
+        var stateDict = StateDict()
+        stateDict.tensor("w", storage: "FloatStorage", key: "0", count: 1, shape: [1], strides: [1])
+        let twice = zipArchive([("a/data.pkl", stateDict.pickle()), ("a/data/0", [0, 0, 0, 0]), ("a/data/0", [0, 0, 128, 63])])
+        #expect(corruptReason { try read(twice) }?.contains("lists a/data/0 twice") == true)
+    }
+
+    /// The CRC pass over each storage also finds NaN and infinity: a clean storage's tensors are
+    /// known finite, and the weight store names the first bad element of any other.
+    @Test func theChecksumPassMarksCleanStorages() throws {
+        var stateDict = StateDict()
+        stateDict.tensor("bad", storage: "FloatStorage", key: "0", count: 4, shape: [4], strides: [1])
+        stateDict.tensor("good", storage: "HalfStorage", key: "1", count: 2, shape: [2], strides: [1])
+        let tensors = try read(zipArchive([("a/data.pkl", stateDict.pickle()), ("a/data/0", bytes(of: [Float(1), .nan, 2, 3])),
+                                           ("a/data/1", bytes(of: [UInt16(0x3C00), 0x7BFF]))]))
+        #expect(tensors["bad"]?.knownFinite == false && tensors["good"]?.knownFinite == true)
+        let store = try WeightStore(path: "test.bin", tensors: tensors)
+        #expect(throws: CheckpointError.nonFinite(name: "bad", element: 1, path: "test.bin")) { try store.tensor("bad", shape: [4]) }
+        #expect(try store.tensor("good", shape: [2]).scalars == [1, 65504])
+    }
+
+    @Test func crc32AgreesWithTheDefinition() {
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0).crc } == 0xCBF4_3926)
+        #expect([UInt8]().withUnsafeBytes { CRC32.checksum($0).crc } == 0)
+        // Every length around the folding steps (64 and 16 bytes), from unaligned starts too, and
+        // in parts combined, against the bitwise definition.
+        var random = SplitMix64(seed: 32)
+        let data = (0..<1100).map { _ in UInt8.random(in: 0...255, using: &random) }
+        data.withUnsafeBytes { data in
+            for start in [0, 1, 7] {
+                for count in Array(0...200) + [511, 512, 513, 1000] {
+                    let bytes = UnsafeRawBufferPointer(rebasing: data[start..<(start + count)])
+                    let expected = zen_crc32_portable(0, bytes.baseAddress ?? data.baseAddress!, count)
+                    for parts in [1, 2, 3, 5] {
+                        #expect(CRC32.checksum(bytes, parts: parts).crc == expected, "\(count) bytes from \(start) in \(parts) parts")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func truncatedFilesAreCorrupt() throws {
         for length in 0..<legacyFromTorch.count {
             #expect(corruptReason { try read(Array(legacyFromTorch.prefix(length))) } != nil, "legacy prefix of \(length) bytes")
@@ -227,17 +293,6 @@ private func modelPath(_ relative: String) -> String {
         .appendingPathComponent("../shared/fixtures/models/" + relative).standardizedFileURL.path
 }
 
-/// Memory that tensors read from it keep alive, as they keep a `MappedFile` alive.
-private final class Buffer {
-    let bytes: UnsafeMutableRawBufferPointer
-
-    init(_ contents: [UInt8]) {
-        bytes = .allocate(byteCount: max(contents.count, 1), alignment: 16)
-        bytes.copyBytes(from: contents)
-    }
-
-    deinit { bytes.deallocate() }
-}
 
 private func read(_ contents: [UInt8]) throws(CheckpointError) -> [String: TensorData] {
     let buffer = Buffer(contents)
@@ -268,9 +323,6 @@ private func int64s(_ tensor: TensorData) -> [Int64] {
     (0..<tensor.elementCount).map { tensor.bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
 }
 
-private func bytes<T>(of values: [T]) -> [UInt8] {
-    values.withUnsafeBytes { Array($0) }
-}
 
 /// A safetensors file read independently of the module: name → (dtype, shape, bytes).
 private func safetensors(_ path: String) throws -> [String: (dtype: String, shape: [Int], bytes: Data)] {
@@ -288,82 +340,6 @@ private func safetensors(_ path: String) throws -> [String: (dtype: String, shap
     return tensors
 }
 
-/// Pickle opcodes, as Python writes them.
-private enum Pickle {
-    static let proto: [UInt8] = [0x80, 2]
-    static let reduce: [UInt8] = [0x52]
-    static let stop: [UInt8] = [0x2E]
-
-    static func global(_ module: String, _ name: String) -> [UInt8] { [0x63] + Array("\(module)\n\(name)\n".utf8) }
-    static func string(_ text: String) -> [UInt8] { [0x58] + bytes(of: [UInt32(text.utf8.count)]) + Array(text.utf8) }
-    /// BININT, or LONG1 beyond 32 bits.
-    static func int(_ value: Int) -> [UInt8] {
-        Int32(exactly: value).map { [0x4A] + bytes(of: [$0]) } ?? [0x8A, 8] + bytes(of: [Int64(value)])
-    }
-    static func tuple(_ items: [UInt8]...) -> [UInt8] { [0x28] + items.joined() + [0x74] }
-    static func tuple(ints: [Int]) -> [UInt8] { [0x28] + ints.flatMap(int) + [0x74] }
-    static let orderedDict = global("collections", "OrderedDict") + [0x29] + reduce
-}
-
-/// A state dict pickled the way `torch.save` pickles one (zip format persistent ids).
-private struct StateDict {
-    private var items: [UInt8] = []
-
-    mutating func item(_ name: String, _ value: [UInt8]) {
-        items += Pickle.string(name) + value
-    }
-
-    mutating func tensor(_ name: String, storage: String, key: String, count: Int, offset: Int = 0,
-                         shape: [Int], strides: [Int], parameter: Bool = false) {
-        let persistentID = Pickle.tuple(Pickle.string("storage"), Pickle.global("torch", storage), Pickle.string(key),
-                                        Pickle.string("cpu"), Pickle.int(count)) + [0x51]
-        var tensor = Pickle.global("torch._utils", "_rebuild_tensor_v2")
-            + Pickle.tuple(persistentID, Pickle.int(offset), Pickle.tuple(ints: shape), Pickle.tuple(ints: strides),
-                           [0x89], Pickle.orderedDict) + Pickle.reduce
-        if parameter {
-            tensor = Pickle.global("torch._utils", "_rebuild_parameter") + Pickle.tuple(tensor, [0x88], Pickle.orderedDict) + Pickle.reduce
-        }
-        item(name, tensor)
-    }
-
-    /// OrderedDict() filled by SETITEMS, then (as torch does) BUILD with the `_metadata` attribute.
-    func pickle(withMetadata: Bool = false) -> [UInt8] {
-        let metadata: [UInt8] = withMetadata ? [0x7D] + Pickle.string("_metadata") + [0x7D, 0x73, 0x62] : []
-        return Pickle.proto + Pickle.orderedDict + [0x28] + items + [0x75] + metadata + Pickle.stop
-    }
-}
-
-/// A ZIP archive of stored entries, optionally with every size and offset in ZIP64 fields.
-private func zipArchive(_ entries: [(name: String, data: [UInt8])], zip64: Bool = false, method: UInt16 = 0) -> [UInt8] {
-    func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] { bytes(of: [value.littleEndian]) }
-    let wide: UInt32 = 0xFFFF_FFFF
-    var archive: [UInt8] = []
-    var directory: [UInt8] = []
-    for (name, data) in entries {
-        let offset = archive.count
-        let size = zip64 ? wide : UInt32(data.count)
-        archive += le(UInt32(0x0403_4b50)) + le(UInt16(45)) + le(UInt16(0)) + le(method) + le(UInt32(0)) + le(UInt32(0))
-            + le(size) + le(size) + le(UInt16(name.utf8.count)) + le(UInt16(0)) + Array(name.utf8) + data
-        let extra = zip64 ? le(UInt16(1)) + le(UInt16(24)) + le(UInt64(data.count)) + le(UInt64(data.count)) + le(UInt64(offset)) : []
-        directory += le(UInt32(0x0201_4b50)) + le(UInt16(45)) + le(UInt16(45)) + le(UInt16(0)) + le(method)
-            + le(UInt32(0)) + le(UInt32(0)) + le(size) + le(size) + le(UInt16(name.utf8.count)) + le(UInt16(extra.count))
-            + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt32(0)) + le(zip64 ? wide : UInt32(offset))
-            + Array(name.utf8) + extra
-    }
-    let directoryOffset = archive.count
-    archive += directory
-    if zip64 {
-        let record = archive.count
-        archive += le(UInt32(0x0606_4b50)) + le(UInt64(44)) + le(UInt16(45)) + le(UInt16(45)) + le(UInt32(0)) + le(UInt32(0))
-            + le(UInt64(entries.count)) + le(UInt64(entries.count)) + le(UInt64(directory.count)) + le(UInt64(directoryOffset))
-        archive += le(UInt32(0x0706_4b50)) + le(UInt32(0)) + le(UInt64(record)) + le(UInt32(1))
-        archive += le(UInt32(0x0605_4b50)) + le(UInt32(0)) + le(UInt16(0xFFFF)) + le(UInt16(0xFFFF)) + le(wide) + le(wide) + le(UInt16(0))
-    } else {
-        archive += le(UInt32(0x0605_4b50)) + le(UInt32(0)) + le(UInt16(entries.count)) + le(UInt16(entries.count))
-            + le(UInt32(directory.count)) + le(UInt32(directoryOffset)) + le(UInt16(0))
-    }
-    return archive
-}
 
 
 /// `legacy.pt` as torch 2.13 writes it with `_use_new_zipfile_serialization=False`, from

@@ -34,7 +34,7 @@ import Testing
             (["vocab_size": "many"], "vocab_size must be an integer"),
             (["hidden_act": "relu"], "hidden_act relu"),
             (["num_labels": 2, "id2label": ["5": "x"]], "outside 0..<num_labels"),
-            (["num_attention_heads": 32], "head size 2"),
+            (["num_attention_heads": 32], "heads of size 2"),
         ]
         for (changes, message) in cases {
             do {
@@ -42,6 +42,23 @@ import Testing
                 Issue.record("accepted \(changes)")
             } catch {
                 #expect(error.description.contains(message), "\(error)")
+            }
+        }
+    }
+
+    /// Numbers that config.json cannot mean: each is an error naming the field, never a wrapped
+    /// or truncated integer, a zero epsilon or a dropout that divides by zero.
+    @Test func numbersOutsideTheirRangeNameTheField() throws {
+        for (key, text) in [("hidden_size", "18446744073709551680"), ("vocab_size", "1e30"), ("word_size", "-1e300"),
+                            ("intermediate_size", "0.5"), ("layer_norm_eps", "0"), ("layer_norm_eps", "-1e-12"),
+                            ("layer_norm_eps", "1e300"), ("hidden_dropout_prob", "1"), ("attention_probs_dropout_prob", "-0.5"),
+                            ("initializer_range", "-1")] {
+            let json = try JSONSerialization.jsonObject(with: Data("{\"\(key)\": \(text)}".utf8)) as! [String: Any]
+            do {
+                _ = try config(json)
+                Issue.record("\(key) \(text) was accepted")
+            } catch {
+                #expect(error.description.hasPrefix("config.json: \(key) must"), "\(key) \(text): \(error)")
             }
         }
     }

@@ -1,10 +1,11 @@
 #ifndef ZEN_KERNELS_H
 #define ZEN_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /// What Swift cannot express at full speed or reach at all: a bfloat16 GEMM on AVX-512 BF16,
-/// and the C library's allocator settings.
+/// the C library's allocator settings, and CRC-32 with carry-less multiplication.
 
 /// Whether this CPU has AVX-512F.
 int zen_has_avx512f(void);
@@ -45,5 +46,17 @@ void zen_bf16_gemm(const uint32_t *rows, int m, int k, const uint16_t *packed, i
 /// The portable loop of `zen_bf16_gemm`, whatever the CPU: the yardstick for its tests.
 void zen_bf16_gemm_portable(const uint32_t *rows, int m, int k, const uint16_t *packed, int n, int n_begin, int n_end,
                             float *c, int ldc);
+
+/// The CRC-32 of ZIP (and zlib's `crc32`) of `length` bytes, continuing from `crc` (0 to start):
+/// carry-less multiplication folding on x86-64 (PCLMULQDQ), the CRC32 instructions on ARMv8,
+/// else bit by bit.
+uint32_t zen_crc32(uint32_t crc, const void *bytes, size_t length);
+
+/// The same, bit by bit whatever the CPU: the yardstick for its tests.
+uint32_t zen_crc32_portable(uint32_t crc, const void *bytes, size_t length);
+
+/// The CRC-32 of A followed by B from the CRC-32s of A and B and the length of B (zlib's
+/// `crc32_combine`): parts of one buffer can be checked on several threads.
+uint32_t zen_crc32_combine(uint32_t first, uint32_t second, size_t second_length);
 
 #endif

@@ -19,14 +19,16 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
 
+    /// Maps `path`, which must be a regular file. It is opened without blocking, so that a FIFO
+    /// (which would wait for a writer forever) is refused like any other file that is not regular.
     public init(path: String) throws(CheckpointError) {
         self.path = path
-        let descriptor = open(path, O_RDONLY)
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+        try Self.requireRegular(status, path: path)
         let size = Int(status.st_size)
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -41,6 +43,28 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
+
+    /// A model directory's files (`config.json`, `vocab.txt`, `ngram.txt`, the weights) must be
+    /// regular files: reading a FIFO would wait for a writer forever. Checked with `stat`, which
+    /// does not open the file; a path that cannot be examined is left to the reader to report.
+    static func requireRegularFile(_ path: String) throws(CheckpointError) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return }
+        try requireRegular(status, path: path)
+    }
+
+    private static func requireRegular(_ status: stat, path: String) throws(CheckpointError) {
+        let kind: String
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: kind = "a directory"
+        case S_IFIFO: kind = "a named pipe (FIFO)"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "a special file"
+        }
+        throw .unreadable(path: path, reason: "it is \(kind), not a regular file; a model directory's files must be regular files")
+    }
 }
 
 /// One tensor as a checkpoint stores it: a dtype, a shape and its contiguous little-endian bytes,
@@ -50,13 +74,20 @@ public struct TensorData: @unchecked Sendable {
     public let shape: [Int]
     public let bytes: UnsafeRawBufferPointer
     public let owner: AnyObject
+    /// Whether the reader already found no NaN or infinity in the bytes (in a pass it made anyway).
+    let knownFinite: Bool
 
     public init(dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        self.init(dtype: dtype, shape: shape, bytes: bytes, owner: owner, knownFinite: false)
+    }
+
+    init(dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer, owner: AnyObject, knownFinite: Bool) {
         precondition(bytes.count == shape.reduce(1, *) * dtype.byteCount, "tensor bytes do not match its shape")
         self.dtype = dtype
         self.shape = shape
         self.bytes = bytes
         self.owner = owner
+        self.knownFinite = knownFinite
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
@@ -113,6 +144,10 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(name: String, expected: [Int], found: [Int], path: String)
     case invalidConfig(path: String, reason: String)
     case noWeights(directory: String)
+    /// Two stored names of one parameter (`bert.X` and `X`), in name order.
+    case ambiguousNames(String, String, parameter: String, path: String)
+    /// A NaN or infinity, the first at `element` (row-major) of the tensor stored as `name`.
+    case nonFinite(name: String, element: Int, path: String)
 
     public var description: String {
         switch self {
@@ -124,6 +159,12 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "\(path): tensor \(name) has shape \(found), but config.json needs \(expected)"
         case .invalidConfig(let path, let reason): return "\(path): \(reason)"
         case .noWeights(let directory): return "\(directory) has neither model.safetensors nor pytorch_model.bin"
+        case .ambiguousNames(let first, let second, let parameter, let path):
+            return "\(path) holds both \(first) and \(second), two names of the parameter \(parameter); "
+                + "either could be meant, so keep only one of them"
+        case .nonFinite(let name, let element, let path):
+            return "\(path): tensor \(name) holds NaN or infinite values (the first at element \(element)); "
+                + "the weights are damaged, or were saved from a training run that diverged"
         }
     }
 }

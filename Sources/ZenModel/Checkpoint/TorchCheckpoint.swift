@@ -30,20 +30,26 @@ public enum TorchCheckpoint {
         let pickles = archive.names.filter { name in
             name == "data.pkl" || (name.hasSuffix("/data.pkl") && !name.dropLast("/data.pkl".count).contains("/"))
         }
-        guard pickles.count == 1, let pickleName = pickles.first, let pickle = try archive.contents(of: pickleName) else {
+        guard pickles.count == 1, let pickleName = pickles.first, let pickle = try archive.contents(of: pickleName)?.bytes else {
             throw .corrupt(path: path, reason: "the zip archive has \(pickles.isEmpty ? "no" : "several") data.pkl")
         }
         let prefix = String(pickleName.dropLast("data.pkl".count))
-        if let order = try archive.contents(of: prefix + "byteorder"), !order.elementsEqual("little".utf8) {
+        if let order = try archive.contents(of: prefix + "byteorder")?.bytes, !order.elementsEqual("little".utf8) {
             throw .unsupported(path: path, reason: "byte order \"\(String(decoding: order, as: UTF8.self))\"")
         }
 
         let unpickler = Unpickler(pickle, path: path)
         let stateDict = try unpickler.load()
+        // Each storage is read (its CRC checked, and whether it holds a NaN or an infinity found in
+        // the same pass) once, however many tensors view it.
+        var storages: [String: (bytes: UnsafeRawBufferPointer, knownFinite: Bool)] = [:]
         return try tensors(in: stateDict, of: unpickler, owner: owner, path: path) { storage throws(CheckpointError) in
-            guard let data = try archive.contents(of: prefix + "data/" + storage.key) else {
+            if let data = storages[storage.key] { return data }
+            guard let entry = try archive.contents(of: prefix + "data/" + storage.key, scanning: storage.dtype) else {
                 throw .corrupt(path: path, reason: "the zip archive has no entry for storage \(storage.key)")
             }
+            let data = (bytes: entry.bytes, knownFinite: !entry.nonFinite)
+            storages[storage.key] = data
             return data
         }
     }
@@ -98,14 +104,14 @@ public enum TorchCheckpoint {
             guard let data = storages[storage.key] else {
                 throw .corrupt(path: path, reason: "storage \(storage.key) is missing from the data section")
             }
-            return data
+            return (data, knownFinite: false)      // not scanned here: the weight store scans what it loads
         }
     }
 
     /// The tensors of the state dict `value`, each checked against its storage's bytes.
     private static func tensors(
         in value: PickleValue, of unpickler: Unpickler, owner: AnyObject, path: String,
-        storageBytes: (StorageReference) throws(CheckpointError) -> UnsafeRawBufferPointer
+        storageBytes: (StorageReference) throws(CheckpointError) -> (bytes: UnsafeRawBufferPointer, knownFinite: Bool)
     ) throws(CheckpointError) -> [String: TensorData] {
         guard let items = unpickler.items(of: value) else {
             throw .unsupported(path: path, reason: "a checkpoint that is not a state dict (a dict of tensors)")
@@ -115,7 +121,8 @@ public enum TorchCheckpoint {
             func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "tensor \(name): " + reason) }
             let storage = tensor.storage
             let itemSize = storage.dtype.byteCount
-            var data = try storageBytes(storage)
+            let source = try storageBytes(storage)
+            var data = source.bytes
             guard data.count % itemSize == 0, data.count / itemSize == storage.count else {
                 throw corrupt("storage \(storage.key) holds \(data.count) bytes, not \(storage.count) \(storage.dtype) elements")
             }
@@ -128,7 +135,8 @@ public enum TorchCheckpoint {
                 throw corrupt("elements \(range) lie outside its storage of \(data.count / itemSize)")
             }
             let bytes = data[(range.lowerBound * itemSize)..<(range.upperBound * itemSize)]
-            tensors[name] = TensorData(dtype: storage.dtype, shape: tensor.shape, bytes: UnsafeRawBufferPointer(rebasing: bytes), owner: owner)
+            tensors[name] = TensorData(dtype: storage.dtype, shape: tensor.shape, bytes: UnsafeRawBufferPointer(rebasing: bytes), owner: owner,
+                                       knownFinite: source.knownFinite)
         }
         return tensors
     }

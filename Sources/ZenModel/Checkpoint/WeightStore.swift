@@ -12,12 +12,16 @@ public enum Precision: String, Sendable, CaseIterable {
 /// Canonical names are the reference's without the `bert.` prefix of the encoder
 /// (`embeddings.word_embeddings.weight`, `encoder.layer.0.…`) and with LayerNorm parameters named
 /// `weight`/`bias`; heads keep their names (`classifier.weight`, `cls.predictions.bias`). So a
-/// bare encoder, a model with heads, and the old `gamma`/`beta` naming all load the same way.
+/// bare encoder, a model with heads, and the old `gamma`/`beta` naming all load the same way; a
+/// checkpoint that holds two names of one parameter (`bert.X` and `X`) is refused, since either
+/// could be meant.
 public struct WeightStore: @unchecked Sendable, ParameterVisitor {
     public let path: String
     /// The arithmetic the model built from these weights will use.
     public var precision: Precision = .fp32
     private var tensors: [String: TensorData] = [:]
+    /// The name each tensor has in the file, by canonical name: errors name what the file holds.
+    private var storedNames: [String: String] = [:]
 
     /// Reads `model.safetensors` from `directory` if present, else `pytorch_model.bin`.
     public init(directory: String) throws(CheckpointError) {
@@ -37,9 +41,15 @@ public struct WeightStore: @unchecked Sendable, ParameterVisitor {
         try self.init(path: path, tensors: path.hasSuffix(".safetensors") ? SafeTensors.read(path) : TorchCheckpoint.read(path))
     }
 
-    init(path: String, tensors raw: [String: TensorData]) {
+    init(path: String, tensors raw: [String: TensorData]) throws(CheckpointError) {
         self.path = path
-        for (name, data) in raw { tensors[Self.canonicalName(name)] = data }
+        // In name order, so that the error names the same pair first every time.
+        for (name, data) in raw.sorted(by: { $0.key < $1.key }) {
+            let canonical = Self.canonicalName(name)
+            if let other = storedNames[canonical] { throw .ambiguousNames(other, name, parameter: canonical, path: path) }
+            tensors[canonical] = data
+            storedNames[canonical] = name
+        }
     }
 
     static func canonicalName(_ name: String) -> String {
@@ -62,17 +72,33 @@ public struct WeightStore: @unchecked Sendable, ParameterVisitor {
 
     public func data(_ name: String) -> TensorData? { tensors[name] }
 
-    /// The config's layer counts are the weights': checked before the network is built, since
-    /// a count that lies (`num_hidden_layers: 1099511627776`) would size it.
-    public func checkLayerCounts(of config: ZenConfig, configPath: String) throws(CheckpointError) {
+    /// The config is the weights': every count and size that shapes the network is checked
+    /// against the tensors before the network is built, since a value that lies
+    /// (`num_hidden_layers: 1099511627776`, `hidden_size: 1e15`) would size it. A tensor that is
+    /// missing is left to the loading walk to name.
+    public func check(_ config: ZenConfig, configPath: String) throws(CheckpointError) {
+        func mismatch(_ key: String, _ value: Int, _ held: String) -> CheckpointError {
+            .invalidConfig(path: configPath, reason: "\(key) is \(value), but \(path) holds \(held); the config does not belong to these weights")
+        }
         for (key, prefix, count) in [("num_hidden_layers", "encoder.layer.", config.numHiddenLayers),
                                      ("num_hidden_word_layers", "encoder.word_layers.", config.numHiddenWordLayers)] {
             let held = Set(tensors.keys.compactMap { name in
                 name.hasPrefix(prefix) ? Int(name.dropFirst(prefix.count).prefix { $0 != "." }) : nil
             }).count
-            guard held == count else {
-                throw .invalidConfig(path: configPath, reason: "\(key) is \(count), but \(path) holds \(held) such layers; the config does not belong to these weights")
-            }
+            guard held == count else { throw mismatch(key, count, "\(held) such layers") }
+        }
+        var sizes: [(key: String, value: Int, tensor: String, axis: Int)] = [
+            ("vocab_size", config.vocabSize, "embeddings.word_embeddings.weight", 0),
+            ("hidden_size", config.hiddenSize, "embeddings.word_embeddings.weight", 1),
+            ("type_vocab_size", config.typeVocabSize, "embeddings.token_type_embeddings.weight", 0),
+            ("word_size", config.wordSize, "word_embeddings.word_embeddings.weight", 0),
+            ("num_attention_heads", config.numAttentionHeads, "encoder.layer.0.attention.self.r_r_bias", 0),
+            ("intermediate_size", config.intermediateSize, "encoder.layer.0.intermediate.dense.weight", 0),
+        ]
+        if let numLabels = config.numLabels { sizes.append(("num_labels", numLabels, "classifier.weight", 0)) }
+        for (key, value, name, axis) in sizes {
+            guard let shape = tensors[name]?.shape, axis < shape.count, shape[axis] != value else { continue }
+            throw mismatch(key, value, "\(storedNames[name] ?? name) of shape \(shape)")
         }
     }
 
@@ -83,10 +109,15 @@ public struct WeightStore: @unchecked Sendable, ParameterVisitor {
 
     public var packing: Precision? { precision }
 
-    /// The tensor `name`, which must have `shape`: float32 used in place, other types converted.
+    /// The tensor `name`, which must have `shape` and finite values: float32 used in place, other
+    /// types converted. A NaN or an infinity would only come out as `null` logits, so it is
+    /// refused here, naming the tensor (unless the reader's own pass found none).
     public func tensor(_ name: String, shape: [Int]) throws(CheckpointError) -> Tensor {
         guard let data = tensors[name] else { throw .missingTensor(name: name, path: path) }
         guard data.shape == shape else { throw .shapeMismatch(name: name, expected: shape, found: data.shape, path: path) }
+        if !data.knownFinite, let element = firstNonFinite(data.bytes, as: data.dtype) {
+            throw .nonFinite(name: storedNames[name] ?? name, element: element, path: path)
+        }
         if data.dtype == .float32, let base = data.bytes.baseAddress,
            Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
             return Tensor(shape: shape, borrowing: base.assumingMemoryBound(to: Float.self), owner: data.owner)

@@ -2,16 +2,22 @@
 /// every entry "stored" (method 0), sizes kept only in the central directory (torch streams its
 /// entries with data descriptors, so local headers say 0), ZIP64 records always present.
 ///
-/// Entry contents are slices of the given bytes, never copies. CRCs are not checked: that would read
-/// every byte of a multi-gigabyte checkpoint just to open it, and the tensor layout checks done by
-/// the caller catch the damage that matters (a truncated or misplaced entry).
+/// Entry contents are slices of the given bytes, never copies. Nothing in the archive is taken on
+/// trust: every entry's local header must be where the central directory says, under the same
+/// name and method, and its data must lie before the central directory without overlapping
+/// another entry; the contents of an entry are checked against the CRC-32 the central directory
+/// records for it when they are read, so that a flipped bit or a misplaced entry is an error
+/// rather than wrong weights.
 struct ZipArchive {
     private struct Entry {
         var method: UInt16
         var flags: UInt16
+        var crc: UInt32
         var size: Int
         var compressedSize: Int      // equal to `size` for a stored entry
         var localHeaderOffset: Int
+        /// Where the entry's data starts, after its local header.
+        var dataOffset = 0
     }
 
     private static let localHeaderSignature: UInt32 = 0x0403_4b50
@@ -54,6 +60,7 @@ struct ZipArchive {
                   bytes.littleEndian(UInt32.self, at: position) == Self.centralHeaderSignature,
                   let flags = bytes.littleEndian(UInt16.self, at: position + 8),
                   let method = bytes.littleEndian(UInt16.self, at: position + 10),
+                  let crc = bytes.littleEndian(UInt32.self, at: position + 16),
                   let compressedSize32 = bytes.littleEndian(UInt32.self, at: position + 20),
                   let size32 = bytes.littleEndian(UInt32.self, at: position + 24),
                   let nameLength = bytes.littleEndian(UInt16.self, at: position + 28).map(Int.init),
@@ -80,16 +87,55 @@ struct ZipArchive {
             let size = try wide(size32)
             let compressedSize = try wide(compressedSize32)
             let offset = try wide(offset32)
-            entries[name] = Entry(method: method, flags: flags, size: size, compressedSize: compressedSize, localHeaderOffset: offset)
+            guard entries[name] == nil else { throw corrupt("the central directory lists \(name) twice") }
+            entries[name] = Entry(method: method, flags: flags, crc: crc, size: size, compressedSize: compressedSize,
+                                  localHeaderOffset: offset)
         }
+        try Self.locateData(of: &entries, in: bytes, before: directoryOffset, corrupt: corrupt)
         self.entries = entries
+    }
+
+    /// Finds each entry's data after its local header, which must agree with the central directory
+    /// (signature, name, method), and checks that the entries lie one after another before the
+    /// central directory: a central directory that points an entry at another's header or data, or
+    /// a local header whose lengths lie, would otherwise hand out the wrong bytes.
+    private static func locateData(of entries: inout [String: Entry], in bytes: UnsafeRawBufferPointer, before directoryOffset: Int,
+                                   corrupt: (String) -> CheckpointError) throws(CheckpointError) {
+        for (name, entry) in entries {
+            let header = entry.localHeaderOffset
+            guard header <= directoryOffset - localHeaderLength,
+                  bytes.littleEndian(UInt32.self, at: header) == localHeaderSignature,
+                  let method = bytes.littleEndian(UInt16.self, at: header + 8),
+                  let nameLength = bytes.littleEndian(UInt16.self, at: header + 26).map(Int.init),
+                  let extraLength = bytes.littleEndian(UInt16.self, at: header + 28).map(Int.init)
+            else { throw corrupt("the central directory points \(name) at offset \(header), where no local header is") }
+            let nameStart = header + localHeaderLength
+            guard nameLength <= directoryOffset - nameStart,
+                  String(decoding: bytes[nameStart..<(nameStart + nameLength)], as: UTF8.self) == name else {
+                throw corrupt("the local header at offset \(header) is not that of \(name), which the central directory points there")
+            }
+            guard method == entry.method else { throw corrupt("the local header of \(name) gives another compression method") }
+            let start = nameStart + nameLength + extraLength
+            guard start <= directoryOffset, entry.compressedSize <= directoryOffset - start else {
+                throw corrupt("the data of \(name) runs into the central directory or past the end of the file")
+            }
+            entries[name]?.dataOffset = start
+        }
+        let ordered = entries.sorted { $0.value.localHeaderOffset < $1.value.localHeaderOffset }
+        for (previous, next) in zip(ordered, ordered.dropFirst())
+        where previous.value.dataOffset + previous.value.compressedSize > next.value.localHeaderOffset {
+            throw corrupt("the data of \(previous.key) overlaps the entry \(next.key)")
+        }
     }
 
     /// The names of all entries.
     var names: [String] { Array(entries.keys) }
 
-    /// The bytes of entry `name`, a slice of the archive's bytes; nil when there is no such entry.
-    func contents(of name: String) throws(CheckpointError) -> UnsafeRawBufferPointer? {
+    /// The bytes of entry `name`, a slice of the archive's bytes, once their CRC-32 is checked;
+    /// nil when there is no such entry. With `floats`, the same pass also tells whether the entry
+    /// holds a NaN or an infinity of that type.
+    func contents(of name: String, scanning floats: DType? = nil) throws(CheckpointError)
+        -> (bytes: UnsafeRawBufferPointer, nonFinite: Bool)? {
         guard let entry = entries[name] else { return nil }
         guard entry.flags & 1 == 0 else { throw .unsupported(path: path, reason: "the encrypted zip entry \(name)") }
         guard entry.method == 0 else {
@@ -99,17 +145,12 @@ struct ZipArchive {
         guard entry.compressedSize == entry.size else {
             throw .corrupt(path: path, reason: "zip archive: stored entry \(name) has two different sizes")
         }
-        let header = entry.localHeaderOffset
-        guard header <= bytes.count - Self.localHeaderLength,
-              bytes.littleEndian(UInt32.self, at: header) == Self.localHeaderSignature,
-              let nameLength = bytes.littleEndian(UInt16.self, at: header + 26),
-              let extraLength = bytes.littleEndian(UInt16.self, at: header + 28)
-        else { throw .corrupt(path: path, reason: "zip archive: the local header of \(name) is missing") }
-        let start = header + Self.localHeaderLength + Int(nameLength) + Int(extraLength)
-        guard start <= bytes.count, entry.size <= bytes.count - start else {
-            throw .corrupt(path: path, reason: "zip archive: entry \(name) runs past the end of the file")
+        let data = UnsafeRawBufferPointer(rebasing: bytes[entry.dataOffset..<(entry.dataOffset + entry.size)])
+        let (crc, nonFinite) = CRC32.checksum(data, scanning: floats)
+        guard crc == entry.crc else {
+            throw .corrupt(path: path, reason: "zip archive: the contents of \(name) do not match their CRC-32 (the file is damaged)")
         }
-        return UnsafeRawBufferPointer(rebasing: bytes[start..<(start + entry.size)])
+        return (data, nonFinite)
     }
 
     /// Where the central directory is and how many entries it lists, from the end-of-directory record,
