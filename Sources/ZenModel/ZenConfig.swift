@@ -31,10 +31,9 @@ public struct ZenConfig: Sendable, Equatable {
     public var headSize: Int { hiddenSize / numAttentionHeads }
 
     public init(contentsOf path: String) throws(CheckpointError) {
-        try MappedFile.requireRegularFile(path)
         let data: Data
         do {
-            data = try TextFile.contents(of: path)
+            data = try TextFile.contents(of: path, kind: .regularFile)
         } catch {
             guard case .unreadableFile(_, let reason) = error else { throw .unreadable(path: path, reason: error.description) }
             throw .unreadable(path: path, reason: reason)

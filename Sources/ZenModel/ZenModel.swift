@@ -64,8 +64,6 @@ public final class ZenModel: Sendable {
 
     public init(directory: String, precision: Precision = .fp32) throws {
         config = try ZenConfig(contentsOf: directory + "/config.json")
-        // The text reader takes pipes (data may come from one); a model's files must not be one.
-        for file in ["vocab.txt", "ngram.txt"] { try MappedFile.requireRegularFile(directory + "/" + file) }
         tokenizer = try BertTokenizer(vocabularyAt: directory + "/vocab.txt")
         ngrams = try NgramDictionary(contentsOf: directory + "/ngram.txt", tokenizer: tokenizer)
         self.precision = precision

@@ -216,7 +216,7 @@ extension FeatureBuilder {
         var slots = NgramDictionary.slotCount
         let configPath = directory + "/config.json"
         if FileManager.default.fileExists(atPath: configPath) {
-            let data = try TextFile.contents(of: configPath)
+            let data = try TextFile.contents(of: configPath, kind: .regularFile)
             let config: JSONValue
             do { config = try JSONInput.parse(data) } catch { throw .unreadableFile(path: configPath, reason: "not valid JSON: \(error)") }
             switch config {

@@ -181,7 +181,13 @@ extension JSONValueDecoder: SingleValueDecodingContainer {
         default: throw mismatch(type)
         }
         guard let exact else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "The number does not fit \(type)."))
+            let number = switch value {
+            case .integer(let integer): "\(integer)"
+            case .number(let number): "\(number)"
+            default: "the value"
+            }
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath,
+                                                    debugDescription: "\(number) is not \(I.isSigned ? "a" : "an unsigned") \(I.bitWidth)-bit integer"))
         }
         return exact
     }

@@ -36,7 +36,7 @@ public struct NgramDictionary: Sendable {
     private var table: NgramTable
 
     public init(contentsOf path: String, tokenizer: BertTokenizer) throws(TextError) {
-        let lines = try TextFile.lines(at: path)
+        let lines = try TextFile.lines(at: path, kind: .regularFile)
         lineCount = lines.count
         table = NgramTable(capacity: lines.count * 2)
         let vocabulary = tokenizer.vocabulary

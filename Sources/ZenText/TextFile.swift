@@ -16,15 +16,28 @@ public enum TextFile {
     /// How messages name `path`: `-` is standard input.
     public static func displayName(of path: String) -> String { path == "-" ? "standard input" : path }
 
+    /// What a file may be.
+    public enum Kind: Sendable {
+        /// Data: a regular file, `-`, a FIFO, `/dev/stdin` or any other stream.
+        case anyStream
+        /// A model directory's file (`config.json`, `vocab.txt`, `ngram.txt`, the weights): a
+        /// regular file only, since reading a FIFO would wait for a writer forever.
+        case regularFile
+    }
+
     /// Every byte of `path`.
-    public static func contents(of path: String) throws(TextError) -> Data {
+    public static func contents(of path: String, kind: Kind = .anyStream) throws(TextError) -> Data {
         let name = displayName(of: path)
-        let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        // Opened without blocking, so that a FIFO can be refused before anything waits on it.
+        let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | (kind == .regularFile ? O_NONBLOCK : 0))
         guard descriptor >= 0 else { throw .unreadableFile(path: name, reason: reason(errno)) }
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .unreadableFile(path: name, reason: reason(errno)) }
         guard info.st_mode & S_IFMT != S_IFDIR else { throw .unreadableFile(path: name, reason: "it is a directory") }
+        if kind == .regularFile, let special = specialFileKind(info.st_mode) {
+            throw .unreadableFile(path: name, reason: "it is \(special), not a regular file; a model directory's files must be regular files")
+        }
         // A regular file's size is known; a pipe's is not, so read until the end either way.
         var data = Data(capacity: info.st_mode & S_IFMT == S_IFREG ? Int(info.st_size) + 1 : 1 << 16)
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -40,8 +53,21 @@ public enum TextFile {
     }
 
     /// The lines of `path`.
-    public static func lines(at path: String) throws(TextError) -> [String] {
-        try lines(of: contents(of: path), path: displayName(of: path))
+    public static func lines(at path: String, kind: Kind = .anyStream) throws(TextError) -> [String] {
+        try lines(of: contents(of: path, kind: kind), path: displayName(of: path))
+    }
+
+    /// What a file that is not regular is, for messages: "a named pipe (FIFO)", …; nil for a
+    /// regular file.
+    public static func specialFileKind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a named pipe (FIFO)"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "a special file"
+        }
     }
 
     /// The non-blank lines of a JSON Lines (or plain text) file, numbered.

@@ -18,7 +18,7 @@ public struct Vocabulary: Sendable {
     public var count: Int { tokens.count }
 
     public init(contentsOf path: String) throws(TextError) {
-        let lines = try TextFile.lines(at: path)
+        let lines = try TextFile.lines(at: path, kind: .regularFile)
         guard !lines.isEmpty else { throw .emptyVocabulary(path: path) }
         try self.init(tokens: lines, path: path)
     }

@@ -87,6 +87,8 @@ import Testing
         #expect(try reason(#"{"a":{"dtype":"F32","shape":[1]}}"#, data: data).contains("has no data_offsets"))
         #expect(try reason(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}"#, data: data).contains("malformed"))
         #expect(try reason(#"{"a":5}"#, data: data).contains("the header's a must be"))
+        // A name given twice, even with the same bytes: which entry a decoder keeps is up to it.
+        #expect(try reason("{" + entry + "," + entry + "}", data: data).contains(#"the key "a" is given twice in one object"#))
     }
 
     @Test func truncatedFiles() throws {

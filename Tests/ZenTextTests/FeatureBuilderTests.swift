@@ -134,15 +134,26 @@ import Testing
 /// A model directory's `config.json` is read by the one JSON reader: a broken one is named, not
 /// silently replaced by the default slot count.
 @Suite struct FeatureBuilderDirectoryTests {
-    func builder(config: String?) throws -> FeatureBuilder {
+    func builder(config: String?, fifo: String? = nil) throws -> FeatureBuilder {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("zen-features-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for name in ["vocab.txt", "ngram.txt"] {
+        for name in ["vocab.txt", "ngram.txt"] where name != fifo {
             try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: Fixtures.path(name))
         }
         if let config { try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8) }
+        if let fifo { try #require(mkfifo(directory + "/" + fifo, 0o600) == 0) }
         return try FeatureBuilder(directory: directory, maxSeqLength: 32)
+    }
+
+    /// A FIFO would block the reader until some writer came; a model's files must be regular.
+    @Test(arguments: ["vocab.txt", "ngram.txt", "config.json"])
+    func aFIFOIsRefusedNotWaitedOn(_ file: String) {
+        #expect {
+            _ = try builder(config: file == "config.json" ? nil : "{}", fifo: file)
+        } throws: { error in
+            "\(error)".hasSuffix("\(file): it is a named pipe (FIFO), not a regular file; a model directory's files must be regular files")
+        }
     }
 
     @Test func slotsComeFromTheConfig() throws {

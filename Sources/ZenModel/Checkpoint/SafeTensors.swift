@@ -135,40 +135,32 @@ private struct Header: Decodable {
     }
 
     /// Decodes the header bytes, which must be UTF-8 JSON opening with `{`: JSON decoders also
-    /// take UTF-16 and a byte-order mark, which the format does not allow.
+    /// take UTF-16 and a byte-order mark, which the format does not allow. A name given twice is
+    /// refused by the one JSON reader, as any repeated key is.
     init(_ bytes: UnsafeRawBufferPointer, corrupt: (String) -> CheckpointError) throws(CheckpointError) {
         guard bytes.first == UInt8(ascii: "{"), !bytes.contains(0), String(validating: bytes, as: UTF8.self) != nil else {
             throw corrupt("the header is not UTF-8 JSON opening with '{'")
         }
         do {
-            self = try JSONDecoder().decode(Header.self, from: Data(bytes))
+            self = try JSONInput.decode(Header.self, from: Data(bytes))
         } catch let error as DecodingError {
             throw corrupt(Self.describe(error))
         } catch {
-            throw corrupt("the header is not valid JSON")
+            throw corrupt("the header is not valid JSON: \(error)")
         }
     }
 
     /// What is wrong, naming the entry and field: `the header's x.shape[0] must be an integer`.
     private static func describe(_ error: DecodingError) -> String {
-        func field(_ path: [any CodingKey]) -> String {
-            path.enumerated().map { index, key in
-                key.intValue.map { "[\($0)]" } ?? (index == 0 ? "" : ".") + key.stringValue
-            }.joined()
-        }
         switch error {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             guard !context.codingPath.isEmpty else { return "the header is not a JSON object" }
-            let expected = type == String.self ? "a string" : type == Int.self ? "an integer" : "\(type)"
             let why = context.codingPath.first?.stringValue == "__metadata__" ? " (__metadata__ maps strings to strings)" : ""
-            return "the header's \(field(context.codingPath)) must be \(expected)\(why)"
+            return "the header's \(DecodingError.fieldPath(context)) must be \(DecodingError.jsonTypeName(type))\(why)"
         case .keyNotFound(let key, let context):
-            return "the header entry \(field(context.codingPath)) has no \(key.stringValue)"
+            return "the header entry \(DecodingError.fieldPath(context)) has no \(key.stringValue)"
         case .dataCorrupted(let context):
-            // The decoder says no more for a number that is not an integer of 64 bits (0.5, 2^64)
-            // than for broken JSON.
-            return context.codingPath.isEmpty ? "the header is not valid JSON, or one of its numbers is not a 64-bit integer"
-                : "the header's \(field(context.codingPath)) is not valid"
+            return "the header's \(DecodingError.fieldPath(context)) is not valid: \(context.debugDescription)"
         @unknown default:
             return "the header is malformed"
         }

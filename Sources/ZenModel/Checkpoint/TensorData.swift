@@ -1,5 +1,6 @@
 import Foundation
 import ZenTensor
+import ZenText
 
 /// Element types a checkpoint may store.
 public enum DType: String, Sendable, CaseIterable {
@@ -28,7 +29,9 @@ public final class MappedFile: @unchecked Sendable {
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        try Self.requireRegular(status, path: path)
+        if let special = TextFile.specialFileKind(status.st_mode) {
+            throw .unreadable(path: path, reason: "it is \(special), not a regular file; a model directory's files must be regular files")
+        }
         let size = Int(status.st_size)
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -42,28 +45,6 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
-    }
-
-    /// A model directory's files (`config.json`, `vocab.txt`, `ngram.txt`, the weights) must be
-    /// regular files: reading a FIFO would wait for a writer forever. Checked with `stat`, which
-    /// does not open the file; a path that cannot be examined is left to the reader to report.
-    static func requireRegularFile(_ path: String) throws(CheckpointError) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return }
-        try requireRegular(status, path: path)
-    }
-
-    private static func requireRegular(_ status: stat, path: String) throws(CheckpointError) {
-        let kind: String
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: return
-        case S_IFDIR: kind = "a directory"
-        case S_IFIFO: kind = "a named pipe (FIFO)"
-        case S_IFCHR, S_IFBLK: kind = "a device"
-        case S_IFSOCK: kind = "a socket"
-        default: kind = "a special file"
-        }
-        throw .unreadable(path: path, reason: "it is \(kind), not a regular file; a model directory's files must be regular files")
     }
 }
 
