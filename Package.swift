@@ -41,6 +41,7 @@ let package = Package(
         .target(
             name: "ZenServer",
             dependencies: [
+                "CZenKernels",
                 "ZenText",
                 "ZenModel",
                 .product(name: "Hummingbird", package: "hummingbird"),

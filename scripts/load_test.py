@@ -13,9 +13,10 @@ the same load beside an attack on the server's connections.
    request head a byte a second (a new one, a second after the server ends the last), and N
    oversized requests (`Content-Length: 8000000`, `Connection: close`, the body sent until the
    answer comes, the socket then left open until the attack ends), spread over the first half
-   of the attack. The good clients' latency is measured in each phase. After the attack (its
-   sockets closed) the server's descriptors (/proc/PID/fd) and resident memory (VmRSS) must come
-   back to what they were at the end of the quiet phase, while the good clients go on.
+   of the attack. The good clients' latency is measured in each phase: none may fail, and their
+   p99 must stay within twice the quiet phase's. After the attack (its sockets closed) the
+   server's descriptors (/proc/PID/fd) must come back to what they were at the end of the quiet
+   phase, and its resident memory (VmRSS) within 10% of it, while the good clients go on.
 4. SIGTERM; the server must exit 0.
 
 Prints one JSON object: requests/s, p50/p99 latency, failures, requests/s as a fraction of
@@ -44,6 +45,9 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# "Back to the start" for resident memory: the server hands freed memory back to the system
+# after a flood of connections, but pages still partly used (heap fragmentation) stay.
+RSS_TOLERANCE = 1.10
 
 
 def offline(zen, model, texts, max_seq_length):
@@ -116,6 +120,16 @@ async def client(port, requests, expected, stop, tolerance, stats):
 
 # The attacker: a process of its own, so that its sockets do not slow the good clients' event loop.
 
+def outcome(answer):
+    """What a read of the server's answer got: its status, `closed` (the end, no answer), `reset` or `none`."""
+    if not answer.done() or answer.cancelled():
+        return "none"
+    if answer.exception() is not None:
+        return "reset" if isinstance(answer.exception(), ConnectionResetError) else type(answer.exception()).__name__
+    data = answer.result()
+    return data.split(b" ", 2)[1].decode() if data.startswith(b"HTTP/1.1 ") else "closed"
+
+
 async def slow_loris(port, stopping, stats):
     """One slow-loris client: a request head at a byte a second; again a second after the server ends it."""
     while not stopping.is_set():
@@ -135,9 +149,8 @@ async def slow_loris(port, stopping, stats):
             except (OSError, StopIteration):
                 break
             await asyncio.wait([answer], timeout=1)
-        if answer.done() and not answer.cancelled() and answer.exception() is None:
-            data = answer.result()
-            stats[f"slow_loris_{data.split(b' ', 2)[1].decode() if data.startswith(b'HTTP/1.1 ') else 'closed_silently'}"] += 1
+        if answer.done():
+            stats[f"slow_loris_{outcome(answer)}"] += 1
         answer.cancel()
         writer.close()
         await asyncio.sleep(1)  # the 503's Retry-After, and no reconnect storm
@@ -163,11 +176,9 @@ async def oversized(port, delay, stopping, stats, held):
         except (OSError, asyncio.TimeoutError):
             break
         sent += len(chunk)
-    try:
-        data = await asyncio.wait_for(answer, timeout=30)
-        stats[f"oversized_{data.split(b' ', 2)[1].decode() if data.startswith(b'HTTP/1.1 ') else 'closed_silently'}"] += 1
-    except (OSError, asyncio.TimeoutError) as error:
-        stats[f"oversized_{type(error).__name__}"] += 1
+    await asyncio.wait([answer], timeout=30)
+    stats[f"oversized_{outcome(answer)}"] += 1
+    answer.cancel()
     stats["oversized_body_bytes_sent"] += sent
 
 
@@ -231,7 +242,7 @@ async def run(args, port, pid, texts, expected):
         while time.perf_counter() < settled:
             usage = server_usage(pid)
             peak = tuple(map(max, peak, usage))
-            if usage[0] <= report["usage_start"][0] and usage[1] <= report["usage_start"][1] * 1.05:
+            if usage[0] <= report["usage_start"][0] and usage[1] <= report["usage_start"][1] * RSS_TOLERANCE:
                 break
             await asyncio.sleep(0.5)
         report["settle_seconds"] = round(time.perf_counter() - report["attack_end"], 1)
@@ -332,7 +343,7 @@ def main():
             "server_rss_mb": {"start": round(start[1], 1), "peak": round(peak[1], 1), "after": round(after[1], 1)},
             "settle_seconds": report["settle_seconds"],
         })
-        passed = passed and attack_p99 <= 2 * quiet_p99 and after[0] <= start[0] and after[1] <= start[1] * 1.05
+        passed = passed and attack_p99 <= 2 * quiet_p99 and after[0] <= start[0] and after[1] <= start[1] * RSS_TOLERANCE
     result["passed"] = passed
     print(json.dumps(result, indent=1))
     sys.exit(0 if passed else 1)

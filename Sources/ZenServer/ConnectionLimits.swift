@@ -1,3 +1,4 @@
+import CZenKernels
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -54,20 +55,52 @@ public struct ConnectionLimits: Sendable {
 }
 
 /// The connections open now, counted against `maxConnections` across every event loop.
+///
+/// When many have closed since the last peak (a flood of connections has passed), the memory
+/// their buffers held is handed back to the system. The process keeps freed memory on purpose,
+/// for the encoder (`zen_retain_freed_memory`), so without this a flood would leave the server
+/// that much larger for good.
 final class OpenConnections: Sendable {
     let limit: Int
-    private let count = NIOLockedValueBox(0)
+    private struct State {
+        var open = 0
+        /// The most open since memory was last handed back.
+        var peak = 0
+        var releasing = false
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// Connections closed below the peak that are worth a release, and the wait before it, so
+    /// that the buffers of connections closing together are freed first and released at once.
+    static let releaseAfterClosing = 64
+    static let releaseDelay: DispatchTimeInterval = .seconds(1)
 
     init(limit: Int) { self.limit = limit }
 
     /// Counts one more connection, unless the limit is reached.
     func admit() -> Bool {
-        count.withLockedValue { count in
-            guard count < limit else { return false }
-            count += 1
+        state.withLockedValue { state in
+            guard state.open < limit else { return false }
+            state.open += 1
+            state.peak = max(state.peak, state.open)
             return true
         }
     }
 
-    func release() { count.withLockedValue { $0 -= 1 } }
+    func release() {
+        let releaseMemory = state.withLockedValue { state in
+            state.open -= 1
+            guard !state.releasing, state.peak - state.open >= Self.releaseAfterClosing else { return false }
+            state.releasing = true
+            return true
+        }
+        guard releaseMemory else { return }
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + Self.releaseDelay) { [state] in
+            zen_release_freed_memory()
+            state.withLockedValue { state in
+                state.releasing = false
+                state.peak = state.open
+            }
+        }
+    }
 }
