@@ -57,23 +57,24 @@ public struct ConnectionLimits: Sendable {
 /// The connections open now, counted against `maxConnections` across every event loop.
 ///
 /// When many have closed since the last peak (a flood of connections has passed), the memory
-/// their buffers held is handed back to the system. The process keeps freed memory on purpose,
-/// for the encoder (`zen_retain_freed_memory`), so without this a flood would leave the server
-/// that much larger for good.
+/// their buffers held is handed back to the system: every second while their number keeps
+/// falling, and once more when it stops. The process keeps freed memory on purpose, for the
+/// encoder (`zen_retain_freed_memory`); without this a flood would leave the server that much
+/// larger for good.
 final class OpenConnections: Sendable {
     let limit: Int
     private struct State {
         var open = 0
         /// The most open since memory was last handed back.
         var peak = 0
+        /// Whether a release is scheduled, and how many were open at the last one.
         var releasing = false
+        var openAtRelease = 0
     }
     private let state = NIOLockedValueBox(State())
 
-    /// Connections closed below the peak that are worth a release, and the wait before it, so
-    /// that the buffers of connections closing together are freed first and released at once.
+    /// Connections closed below the peak that are worth handing memory back.
     static let releaseAfterClosing = 64
-    static let releaseDelay: DispatchTimeInterval = .seconds(1)
 
     init(limit: Int) { self.limit = limit }
 
@@ -88,19 +89,25 @@ final class OpenConnections: Sendable {
     }
 
     func release() {
-        let releaseMemory = state.withLockedValue { state in
+        let startReleasing = state.withLockedValue { state in
             state.open -= 1
             guard !state.releasing, state.peak - state.open >= Self.releaseAfterClosing else { return false }
-            state.releasing = true
+            (state.releasing, state.openAtRelease) = (true, state.peak)
             return true
         }
-        guard releaseMemory else { return }
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + Self.releaseDelay) { [state] in
-            zen_release_freed_memory()
-            state.withLockedValue { state in
-                state.releasing = false
-                state.peak = state.open
+        if startReleasing { scheduleRelease() }
+    }
+
+    private func scheduleRelease() {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) { [self] in
+            let falling = state.withLockedValue { state in
+                let falling = state.open < state.openAtRelease
+                state.openAtRelease = state.open
+                if !falling { (state.releasing, state.peak) = (false, state.open) }
+                return falling
             }
+            zen_release_freed_memory()
+            if falling { scheduleRelease() }
         }
     }
 }
