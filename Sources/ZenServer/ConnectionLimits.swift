@@ -56,25 +56,23 @@ public struct ConnectionLimits: Sendable {
 
 /// The connections open now, counted against `maxConnections` across every event loop.
 ///
-/// When many have closed since the last peak (a flood of connections has passed), the memory
-/// their buffers held is handed back to the system: every second while their number keeps
-/// falling, and once more when it stops. The process keeps freed memory on purpose, for the
-/// encoder (`zen_retain_freed_memory`); without this a flood would leave the server that much
-/// larger for good.
+/// Once many connections have closed, the memory their buffers held is handed back to the
+/// system (a second after the `releaseAfterClosing`th close since the last time, and at most
+/// every `releaseInterval`). The process keeps freed memory on purpose, for the encoder
+/// (`zen_retain_freed_memory`); without this a flood of connections or of refused bodies would
+/// leave the server that much larger for good.
 final class OpenConnections: Sendable {
     let limit: Int
     private struct State {
         var open = 0
-        /// The most open since memory was last handed back.
-        var peak = 0
-        /// Whether a release is scheduled, and how many were open at the last one.
-        var releasing = false
-        var openAtRelease = 0
+        var closedSinceRelease = 0
+        var releaseScheduled = false
+        var lastRelease = DispatchTime(uptimeNanoseconds: 0)
     }
     private let state = NIOLockedValueBox(State())
 
-    /// Connections closed below the peak that are worth handing memory back.
     static let releaseAfterClosing = 64
+    static let releaseInterval = 10.0
 
     init(limit: Int) { self.limit = limit }
 
@@ -83,31 +81,25 @@ final class OpenConnections: Sendable {
         state.withLockedValue { state in
             guard state.open < limit else { return false }
             state.open += 1
-            state.peak = max(state.peak, state.open)
             return true
         }
     }
 
     func release() {
-        let startReleasing = state.withLockedValue { state in
+        let releaseAt = state.withLockedValue { state -> DispatchTime? in
             state.open -= 1
-            guard !state.releasing, state.peak - state.open >= Self.releaseAfterClosing else { return false }
-            (state.releasing, state.openAtRelease) = (true, state.peak)
-            return true
+            state.closedSinceRelease += 1
+            guard !state.releaseScheduled, state.closedSinceRelease >= Self.releaseAfterClosing else { return nil }
+            state.releaseScheduled = true
+            // A second for the closed connections' buffers to be freed, and not before the interval is up.
+            return max(DispatchTime.now() + 1, state.lastRelease + Self.releaseInterval)
         }
-        if startReleasing { scheduleRelease() }
-    }
-
-    private func scheduleRelease() {
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) { [self] in
-            let falling = state.withLockedValue { state in
-                let falling = state.open < state.openAtRelease
-                state.openAtRelease = state.open
-                if !falling { (state.releasing, state.peak) = (false, state.open) }
-                return falling
+        guard let releaseAt else { return }
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: releaseAt) { [state] in
+            state.withLockedValue { state in
+                (state.closedSinceRelease, state.releaseScheduled, state.lastRelease) = (0, false, .now())
             }
             zen_release_freed_memory()
-            if falling { scheduleRelease() }
         }
     }
 }
