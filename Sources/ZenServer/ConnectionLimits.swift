@@ -57,22 +57,21 @@ public struct ConnectionLimits: Sendable {
 /// The connections open now, counted against `maxConnections` across every event loop.
 ///
 /// Once many connections have closed, the memory their buffers held is handed back to the
-/// system (a second after the `releaseAfterClosing`th close since the last time, and at most
-/// every `releaseInterval`). The process keeps freed memory on purpose, for the encoder
-/// (`zen_retain_freed_memory`); without this a flood of connections or of refused bodies would
-/// leave the server that much larger for good.
+/// system: a second after the `releaseAfterClosing`th close, then every `releaseInterval` for
+/// as long as connections go on closing, so that the end of a flood is released too. The
+/// process keeps freed memory on purpose, for the encoder (`zen_retain_freed_memory`); without
+/// this a flood of connections or of refused bodies would leave the server that much larger.
 final class OpenConnections: Sendable {
     let limit: Int
     private struct State {
         var open = 0
         var closedSinceRelease = 0
-        var releaseScheduled = false
-        var lastRelease = DispatchTime(uptimeNanoseconds: 0)
+        var releasing = false
     }
     private let state = NIOLockedValueBox(State())
 
     static let releaseAfterClosing = 64
-    static let releaseInterval = 10.0
+    static let releaseInterval: DispatchTimeInterval = .seconds(10)
 
     init(limit: Int) { self.limit = limit }
 
@@ -86,20 +85,27 @@ final class OpenConnections: Sendable {
     }
 
     func release() {
-        let releaseAt = state.withLockedValue { state -> DispatchTime? in
+        let startReleasing = state.withLockedValue { state in
             state.open -= 1
             state.closedSinceRelease += 1
-            guard !state.releaseScheduled, state.closedSinceRelease >= Self.releaseAfterClosing else { return nil }
-            state.releaseScheduled = true
-            // A second for the closed connections' buffers to be freed, and not before the interval is up.
-            return max(DispatchTime.now() + 1, state.lastRelease + Self.releaseInterval)
+            guard !state.releasing, state.closedSinceRelease >= Self.releaseAfterClosing else { return false }
+            state.releasing = true
+            return true
         }
-        guard let releaseAt else { return }
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: releaseAt) { [state] in
-            state.withLockedValue { state in
-                (state.closedSinceRelease, state.releaseScheduled, state.lastRelease) = (0, false, .now())
+        // A second for the closed connections' buffers to be freed first.
+        if startReleasing { releaseMemory(after: .seconds(1)) }
+    }
+
+    private func releaseMemory(after delay: DispatchTimeInterval) {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + delay) { [self] in
+            let closed = state.withLockedValue { state in
+                defer { state.closedSinceRelease = 0 }
+                state.releasing = state.closedSinceRelease > 0
+                return state.closedSinceRelease
             }
+            guard closed > 0 else { return }
             zen_release_freed_memory()
+            releaseMemory(after: Self.releaseInterval)
         }
     }
 }
