@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOHTTP1
 import ZenModel
 import ZenText
 
@@ -21,6 +22,31 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     static func invalidRequest(_ message: String) -> APIError { APIError(.badRequest, "invalid_request", message) }
     static func unprocessable(_ code: String, _ message: String) -> APIError { APIError(.unprocessableContent, code, message) }
     static func tooLarge(_ code: String, _ message: String) -> APIError { APIError(.contentTooLarge, code, message) }
+
+    /// A body past `--max-body-bytes`. The connection closes after it: the rest of the body is
+    /// not read (see `ConnectionGuard`), so a client cannot make the server read megabytes it refused.
+    static func bodyTooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, "body_too_large", "the request body is larger than the limit of \(limit) bytes (--max-body-bytes \(limit))",
+                 headers: [.connection: "close"])
+    }
+
+    /// Bytes that are not HTTP/1.1 (a malformed chunk size, an unsupported `Transfer-Encoding`,
+    /// a bad header): nothing after them on the connection can be trusted, so it closes.
+    init(_ error: HTTPParserError) {
+        let what = switch error {
+        case .invalidChunkSize: "a chunk size is not a hexadecimal number or is too large"
+        case .unknown: "the request is malformed (e.g. a Transfer-Encoding other than chunked)"
+        case .invalidContentLength, .unexpectedContentLength: "the Content-Length header is invalid or contradicts Transfer-Encoding"
+        case .headerOverflow: "the headers are too large"
+        case .invalidHeaderToken: "a header is malformed"
+        case .invalidMethod: "the method is not valid"
+        case .invalidURL: "the request target is not valid"
+        case .invalidVersion: "the HTTP version is not valid"
+        default: "\(error)"
+        }
+        self.init(.badRequest, "invalid_http", "the request is not valid HTTP/1.1: \(what); send a well-formed request",
+                  headers: [.connection: "close"])
+    }
 
     /// The body of the response.
     var json: Data {
@@ -51,6 +77,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return error.response
         } catch let error as any HTTPResponseError {
             return APIError(error).response
+        } catch let error as HTTPParserError {
+            // Thrown while the body is read, e.g. a malformed chunk: the client's fault, not the server's.
+            return APIError(error).response
         } catch let error as TextError {
             return APIError.unprocessable("cannot_serve", error.description).response
         } catch let error as ModelError {
@@ -64,8 +93,12 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension APIError {
     var response: Response {
+        Response(status: status, headers: responseHeaders, body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    var responseHeaders: HTTPFields {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
+        return headers
     }
 }

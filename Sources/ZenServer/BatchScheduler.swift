@@ -40,6 +40,8 @@ public actor BatchScheduler {
     private var queue: [Job] = []
     private var queuedTexts = 0
     private var draining = false
+    /// Set by `shutDown`: batches no longer wait for company.
+    private var shuttingDown = false
     /// The drain's wait for company, cut short when a batch is full.
     private var wait: Task<Void, Never>?
 
@@ -71,13 +73,20 @@ public actor BatchScheduler {
         }
     }
 
+    /// On graceful shutdown: what is queued runs now, and later requests (the server still
+    /// answers those that arrive on open connections) run as soon as they are queued.
+    public func shutDown() {
+        shuttingDown = true
+        wait?.cancel()
+    }
+
     private func queuedTexts(of model: ServedModel) -> Int {
         queue.reduce(0) { $0 + ($1.model === model ? $1.features.count : 0) }
     }
 
     private func drain() async {
         while let first = queue.first {
-            if queuedTexts(of: first.model) < limits.maxBatch {
+            if !shuttingDown, queuedTexts(of: first.model) < limits.maxBatch {
                 let deadline = first.arrived + limits.maxWait
                 let wait = Task { _ = try? await Task.sleep(until: deadline, clock: .continuous) }
                 self.wait = wait

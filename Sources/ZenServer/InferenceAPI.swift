@@ -89,6 +89,36 @@ struct InferenceAPI: Sendable {
         return try jsonResponse(FillMaskResponse(masks: predictions.masks))
     }
 
+    /// What a POST must be before its body is read: JSON (415 otherwise; a request without
+    /// `Content-Type` is taken as JSON), and not declared larger than `--max-body-bytes` (413 at
+    /// once: none of the body is read).
+    func checkHead(of request: Request) throws {
+        if let contentType = request.headers[.contentType] { try checkJSON(contentType: contentType) }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
+            throw APIError.bodyTooLarge(limit: limits.maxBodyBytes)
+        }
+    }
+
+    /// `application/json`, with any parameters; a charset, if named, must be UTF-8.
+    private func checkJSON(contentType: String) throws {
+        let parts = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        let mediaType = parts.first?.lowercased() ?? ""
+        let charset = parts.dropFirst().lazy.compactMap { parameter -> String? in
+            let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, pair[0].lowercased() == "charset" else { return nil }
+            return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        }.first
+        guard mediaType == "application/json" else {
+            let curl = mediaType == "application/x-www-form-urlencoded" ? " (what curl -d sends: add -H 'Content-Type: application/json')" : ""
+            throw APIError(.unsupportedMediaType, "unsupported_media_type",
+                           "the request's Content-Type is \(contentType)\(curl); send the body as JSON, with Content-Type: application/json")
+        }
+        if let charset, charset != "utf-8", charset != "utf8" {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type",
+                           "the request's Content-Type is \(contentType); the body must be UTF-8 JSON, sent with Content-Type: application/json")
+        }
+    }
+
     /// The model a request names, or the only one; it must serve `task`.
     private func model(named name: String?, for task: ModelTask) throws -> ServedModel {
         let names = models.map(\.name).joined(separator: ", ")

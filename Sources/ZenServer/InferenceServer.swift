@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
+import ServiceLifecycle
 import ZenModel
 
 /// `zen serve`: the HTTP API over loaded models. Models are shared by every request; their
@@ -12,9 +14,11 @@ public struct InferenceServer: Sendable {
         public var port: Int
         public var requests: RequestLimits
         public var batching: BatchScheduler.Limits
+        public var connections: ConnectionLimits
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, requests: RequestLimits = .init(), batching: BatchScheduler.Limits = .init()) {
-            (self.host, self.port, self.requests, self.batching) = (host, port, requests, batching)
+        public init(host: String = "127.0.0.1", port: Int = 8080, requests: RequestLimits = .init(), batching: BatchScheduler.Limits = .init(),
+                    connections: ConnectionLimits = .init()) {
+            (self.host, self.port, self.requests, self.batching, self.connections) = (host, port, requests, batching, connections)
         }
     }
 
@@ -56,8 +60,13 @@ public struct InferenceServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: APIErrorMiddleware())
+        let api = api
         for route in routes {
-            router.on(RouterPath(route.path), method: route.method, use: route.handler)
+            let handler = route.handler
+            router.on(RouterPath(route.path), method: route.method, use: route.method != .post ? handler : { request, context in
+                try api.checkHead(of: request)
+                return try await handler(request, context)
+            })
             let refused = APIError(.methodNotAllowed, "method_not_allowed", "\(route.path) accepts \(route.method.rawValue) only",
                                    headers: [.allow: route.method.rawValue])
             for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options] where method != route.method {
@@ -67,20 +76,46 @@ public struct InferenceServer: Sendable {
         return router
     }
 
+    /// The router behind HTTP/1.1 connections held to `configuration.connections`.
+    func application(logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        let limits = configuration.connections
+        return Application(
+            router: router(),
+            server: HTTPServerBuilder { responder in GuardedHTTP1Channel(responder: responder, limits: limits) },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zen"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
     /// Serves until SIGTERM or SIGINT, then answers the requests in flight and returns.
     /// `onListening` gets the bound port (the one chosen when the configured port is 0). An
     /// address it cannot listen on is a `ListenError` that says why.
     public func run(logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let application = Application(
-            router: router(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zen"),
-            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
-            logger: logger)
+        let scheduler = api.scheduler
+        // Services shut down last to first: the scheduler hears of the signal before the server
+        // starts waiting for its requests, and runs what is queued without waiting for company.
+        let services: [any Service] = [application(logger: logger, onListening: onListening),
+                                       OnGracefulShutdown { await scheduler.shutDown() }]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await application.runService()
+            try await group.run()
         } catch let error as IOError where ListenError.Reason(errno: error.errnoCode) != nil {
             throw ListenError(host: configuration.host, port: configuration.port, reason: ListenError.Reason(errno: error.errnoCode)!)
         }
+    }
+}
+
+/// Runs `action` when graceful shutdown begins.
+private struct OnGracefulShutdown: Service {
+    let action: @Sendable () async -> Void
+
+    func run() async throws {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return  // cancelled: the server ended otherwise
+        }
+        await action()
     }
 }
 

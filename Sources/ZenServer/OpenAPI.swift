@@ -13,6 +13,13 @@ info:
     reference truncates them; NER tags a longer text whole, in overlapping windows (unless the server
     runs with --long-texts truncate).
     `model` may be omitted when one model is loaded.
+
+    Request bodies are JSON: `Content-Type: application/json` (a charset, if given, must be UTF-8), or no
+    Content-Type at all; any other type is 415 before the body is read. Connections are held to the server's
+    limits, whatever the path: each request must arrive whole within --read-timeout of the connection's start or of
+    its previous answer, else 408 (a connection idle that long is closed without an answer); past --max-connections
+    a new connection is answered 503 `too_many_connections` and closed; malformed HTTP (a bad chunk size, a
+    Transfer-Encoding other than chunked) is 400 `invalid_http`. These, and 413 `body_too_large`, close the connection.
 paths:
   /healthz:
     get:
@@ -28,6 +35,7 @@ paths:
                 properties:
                   status: {type: string, enum: [ok]}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
   /metrics:
     get:
       summary: Prometheus text format (requests, latency histogram, batch sizes, queue depth).
@@ -38,6 +46,7 @@ paths:
             text/plain:
               schema: {type: string}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
   /openapi.yaml:
     get:
       summary: This document.
@@ -48,6 +57,7 @@ paths:
             application/yaml:
               schema: {type: string}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
   /v1/models:
     get:
       summary: The loaded models.
@@ -64,6 +74,7 @@ paths:
                     type: array
                     items: {$ref: "#/components/schemas/Model"}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
   /v1/classify:
     post:
       summary: Sequence classification of texts or text pairs.
@@ -107,7 +118,9 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
         "413": {$ref: "#/components/responses/Error"}
+        "415": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Overloaded"}
   /v1/ner:
@@ -165,7 +178,9 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
         "413": {$ref: "#/components/responses/Error"}
+        "415": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Overloaded"}
   /v1/embed:
@@ -202,7 +217,9 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
         "413": {$ref: "#/components/responses/Error"}
+        "415": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Overloaded"}
   /v1/fill-mask:
@@ -246,7 +263,9 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/Error"}
+        "408": {$ref: "#/components/responses/Timeout"}
         "413": {$ref: "#/components/responses/Error"}
+        "415": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Overloaded"}
 components:
@@ -297,9 +316,15 @@ components:
   responses:
     Error:
       description: |
-        400 malformed JSON, invalid UTF-8, a wrong field type or a missing field; 404 an unknown model or path;
-        405 a wrong method (with Allow); 413 a body over max-body-bytes, more than max-texts texts or a text over
-        max-text-chars; 422 a request the model cannot serve (a task its heads do not serve, empty texts, no [MASK]).
+        400 malformed JSON, invalid UTF-8, a wrong field type or a missing field, or malformed HTTP (`invalid_http`);
+        404 an unknown model or path; 405 a wrong method (with Allow); 413 a body over max-body-bytes, more than
+        max-texts texts or a text over max-text-chars; 415 a Content-Type other than application/json;
+        422 a request the model cannot serve (a task its heads do not serve, empty texts, no [MASK]).
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/Error"}
+    Timeout:
+      description: The request did not arrive whole within the server's --read-timeout; the connection is closed.
       content:
         application/json:
           schema: {$ref: "#/components/schemas/Error"}

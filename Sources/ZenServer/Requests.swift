@@ -47,7 +47,7 @@ func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, limit: Int)
     do {
         body = Data(buffer: try await request.collectBody(upTo: limit))
     } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-        throw APIError.tooLarge("body_too_large", "the request body is larger than the limit of \(limit) bytes (--max-body-bytes \(limit))")
+        throw APIError.bodyTooLarge(limit: limit)
     }
     guard String(validating: body, as: UTF8.self) != nil else {
         throw APIError(.badRequest, "invalid_utf8", "the request body is not valid UTF-8")

@@ -10,7 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve models over HTTP (classify, ner, embed, fill-mask), batching concurrent requests.",
         discussion: """
         Every model is loaded before the server listens; GET /healthz answers 200 from then on. GET /openapi.yaml \
-        documents the API. SIGTERM or SIGINT stops accepting connections, answers the requests in flight, and exits 0.
+        documents the API. POST bodies are JSON (Content-Type: application/json, or none). SIGTERM or SIGINT stops \
+        accepting connections, answers the requests in flight at once, and exits 0.
         """
     )
 
@@ -48,6 +49,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most texts waiting for a batch; requests past it get 503 with Retry-After.")
     var queueLimit = 1024
 
+    @Option(help: ArgumentHelp("Seconds a connection has to send a whole request, from its start or its previous answer; past it, a partial request gets 408, and the connection (idle or not) is closed.", valueName: "seconds"))
+    var readTimeout = 30.0
+
+    @Option(help: "Most connections open at once; one more gets 503 and is closed. Default: 4096, or the descriptor limit (ulimit -n) less what the server keeps for itself, when lower.")
+    var maxConnections: Int?
+
     @Option(help: "fp32 (exact, the default) or bf16 (bfloat16 weights and products, float32 accumulation).")
     var precision: Precision = .fp32
 
@@ -82,6 +89,21 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("\(name) must be at least 1 (got \(value))")
         }
         guard maxWaitMs >= 0 else { throw ValidationError("--max-wait-ms must not be negative (got \(maxWaitMs))") }
+        guard readTimeout >= 0.001, readTimeout <= 86_400 else {
+            throw ValidationError("--read-timeout must be 0.001 to 86400 seconds (got \(readTimeout))")
+        }
+        if let maxConnections {
+            guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1 (got \(maxConnections))") }
+            guard maxConnections <= ConnectionLimits.maxConnectionsAllowed else {
+                throw ValidationError("--max-connections \(maxConnections) needs more descriptors than the limit allows (ulimit -n \(ConnectionLimits.descriptorLimit), "
+                                      + "of which the server keeps \(ConnectionLimits.reservedDescriptors)); raise ulimit -n or choose at most "
+                                      + "\(max(0, ConnectionLimits.maxConnectionsAllowed))")
+            }
+        }
+        guard ConnectionLimits.maxConnectionsAllowed >= 1 else {
+            throw ValidationError("the descriptor limit (ulimit -n \(ConnectionLimits.descriptorLimit)) leaves no room for connections "
+                                  + "(the server keeps \(ConnectionLimits.reservedDescriptors)); raise ulimit -n")
+        }
     }
 
     func run() async throws {
@@ -102,7 +124,9 @@ struct ServeCommand: AsyncParsableCommand {
         let server = InferenceServer(models: served, configuration: .init(
             host: host, port: port,
             requests: RequestLimits(maxBodyBytes: maxBodyBytes, maxTexts: maxTexts, maxTextChars: maxTextChars),
-            batching: .init(maxBatch: maxBatch, maxWait: .milliseconds(maxWaitMs), queueLimit: queueLimit)))
+            batching: .init(maxBatch: maxBatch, maxWait: .milliseconds(maxWaitMs), queueLimit: queueLimit),
+            connections: .init(readTimeout: .milliseconds(Int64((readTimeout * 1000).rounded())),
+                               maxConnections: maxConnections ?? ConnectionLimits.defaultMaxConnections)))
         let host = host
         do {
             try await server.run(logger: .init(label: "zen.serve")) { port in

@@ -48,8 +48,8 @@ import ZenText
     @Test func aFullQueueAnswers503WithRetryAfter() async throws {
         try await withServer(batching: .init(maxBatch: 3, maxWait: .seconds(240), queueLimit: 3)) { client in
             let waiting = Task { try await client.post("/v1/classify", ["model": "cls", "texts": ["好", "坏"]]) }
-            while try await !String(decoding: client.send("/metrics", method: .get).body, as: UTF8.self).contains("zen_queue_depth 2") {
-                try await Task.sleep(for: .milliseconds(10))
+            try await waitUntil("the first request is queued") {
+                try await String(decoding: client.send("/metrics", method: .get).body, as: UTF8.self).contains("zen_queue_depth 2")
             }
             let refused = try await client.post("/v1/classify", ["model": "cls", "texts": ["好", "坏"]])
             #expect(refused.status == .serviceUnavailable)
@@ -60,6 +60,22 @@ import ZenText
             #expect(fits.status == .ok)
             #expect(try await waiting.value.status == .ok)
         }
+    }
+
+    /// Graceful shutdown runs the queue at once: the request waiting for company is answered now,
+    /// and one that comes later waits for none (each would wait four minutes otherwise).
+    @Test func shutDownRunsTheQueueAtOnce() async throws {
+        let served = try Fixtures.served(["cls"])[0]
+        let metrics = ServerMetrics()
+        let scheduler = BatchScheduler(limits: .init(maxBatch: 8, maxWait: .seconds(240)), metrics: metrics)
+        let features = try served.featureBuilder.sequenceFeatures(text: "房间很干净")
+        let start = ContinuousClock.now
+        let waiting = Task { try await scheduler.encode([features], on: served) }
+        try await waitUntil("the request is queued") { metrics.exposition.contains("zen_queue_depth 1") }
+        await scheduler.shutDown()
+        #expect(try await waiting.value.count == 1)
+        #expect(try await scheduler.encode([features, features], on: served).count == 2)
+        #expect(start.duration(to: .now) < .seconds(120))
     }
 
     /// Inputs the model rejects (an n-gram id past its table) fail their own request only.

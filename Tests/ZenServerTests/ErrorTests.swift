@@ -68,6 +68,31 @@ import Testing
             #expect(response.status == .contentTooLarge)
             let message = ((response.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
             #expect(message == "the request body is larger than the limit of 1000 bytes (--max-body-bytes 1000)")
+            #expect(response.headers[.connection] == "close")
+        }
+    }
+
+    /// POST bodies are JSON: `application/json` with any parameters (a charset must be UTF-8), or
+    /// no Content-Type; anything else is 415 naming the header and what to send. GETs are not checked.
+    @Test func postBodiesMustBeDeclaredJSON() async throws {
+        let body = ByteBuffer(bytes: requestBody(["model": "cls", "texts": ["好"]]))
+        try await withServer { client in
+            for type in [nil, "application/json", "application/json; charset=utf-8", "Application/JSON;Charset=\"UTF-8\""] {
+                let response = try await client.send("/v1/classify", method: .post, headers: type.map { [.contentType: $0] } ?? [:], body: body)
+                #expect(response.status == .ok, "\(type ?? "no Content-Type")")
+            }
+            for type in ["application/x-www-form-urlencoded", "image/png", "text/plain", "application/json; charset=latin1", "application/jsonx"] {
+                for path in ["/v1/classify", "/v1/ner", "/v1/embed", "/v1/fill-mask"] {
+                    let response = try await client.send(path, method: .post, headers: [.contentType: type], body: body)
+                    #expect(response.status == .unsupportedMediaType, "\(path) \(type)")
+                    #expect(errorCode(response.json) == "unsupported_media_type")
+                    let message = ((response.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""
+                    #expect(message.contains("Content-Type is \(type)") && message.contains("Content-Type: application/json"), "\(message)")
+                }
+            }
+            let form = try await client.send("/v1/classify", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: body)
+            #expect(String(decoding: form.body, as: UTF8.self).contains("curl -d"))
+            #expect(try await client.send("/healthz", method: .get, headers: [.contentType: "image/png"]).status == .ok)
         }
     }
 

@@ -44,8 +44,11 @@ import Yams
             ("/v1/classify", .get, nil), ("/healthz", .post, nil),
         ]
         try await withServer { client in
-            for (path, method, body) in requests {
-                let response = try await client.send(path, method: method, body: body.map { ByteBuffer(bytes: $0) })
+            // The last one: a form, where JSON is expected (415).
+            let form: (String, HTTPRequest.Method, HTTPFields, [UInt8]?) = ("/v1/embed", .post, [.contentType: "application/x-www-form-urlencoded"],
+                                                                              Array("texts=好".utf8))
+            for (path, method, headers, body) in requests.map({ ($0.0, $0.1, HTTPFields(), $0.2) }) + [form] {
+                let response = try await client.send(path, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
                 let operation = try #require(Self.paths[path]?[method == .get ? "get" : "post"] as? [String: Any]
                                              ?? Self.paths[path]?.values.first as? [String: Any])
                 let responses = try #require(operation["responses"] as? [String: Any])
@@ -56,6 +59,18 @@ import Yams
                 let json = try #require(response.json, "\(method) \(path): not JSON")
                 let problems = Self.validate(json, schema, at: "\(method) \(path) \(response.status.code)")
                 #expect(problems.isEmpty, "\(problems)")
+            }
+        }
+    }
+
+    /// What a connection can answer on any path (a request not received in time) is documented on
+    /// every operation, and 415 on every operation with a body.
+    @Test func connectionAnswersAreDocumentedEverywhere() throws {
+        for (path, operations) in Self.paths {
+            for (method, operation) in operations {
+                let responses = try #require((operation as? [String: Any])?["responses"] as? [String: Any])
+                #expect(responses["408"] != nil, "\(method) \(path)")
+                #expect((responses["415"] != nil) == (method == "post"), "\(method) \(path)")
             }
         }
     }

@@ -58,8 +58,22 @@ extension TestClientProtocol {
         try await send(path, method: .post, body: ByteBuffer(bytes: requestBody(body)))
     }
 
-    func send(_ path: String, method: HTTPRequest.Method, body: ByteBuffer? = nil) async throws -> Reply {
-        try await execute(uri: path, method: method, body: body) { Reply(status: $0.status, headers: $0.headers, body: Data(buffer: $0.body)) }
+    func send(_ path: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> Reply {
+        try await execute(uri: path, method: method, headers: headers, body: body) {
+            Reply(status: $0.status, headers: $0.headers, body: Data(buffer: $0.body))
+        }
+    }
+}
+
+/// Polls `condition` until it holds; past `limit`, fails the test naming `what` instead of waiting forever.
+func waitUntil(_ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("gave up waiting after \(limit): \(what)")
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(10))
     }
 }
 

@@ -20,6 +20,10 @@ void zen_sgemm_nt_direct(const float *a, int m, int k, int lda, const float *w, 
 /// so that activations reuse warm pages; does nothing elsewhere.
 void zen_retain_freed_memory(void);
 
+/// Hands the free memory the process keeps back to the system, once (glibc's malloc_trim):
+/// for a server after a surge of connections, whose buffers would otherwise stay resident.
+void zen_release_freed_memory(void);
+
 /// Whether this CPU has AVX-512 BF16 (vdpbf16ps); without it the GEMM below runs a portable
 /// loop that computes the same products, slowly.
 int zen_has_avx512_bf16(void);
