@@ -1,15 +1,16 @@
 """SIGKILL `zen finetune` at random moments; every `--resume` must end byte for byte as the
 uninterrupted run, or refuse a checkpoint that is not whole.
 
-1. An uninterrupted run of the tiny fixture classifier on the first `--examples` texts of
-   `sentiment/train.json`, with dropout and shuffling, saving a checkpoint after every step
-   (`--save-every 1`, so that kills often land in a save). Its `model.safetensors` is the
-   reference.
+1. An uninterrupted run (twice: the same model both times) of the tiny fixture classifier on the
+   first `--examples` texts of `sentiment/train.json`, with dropout and shuffling, saving a
+   checkpoint after every step (`--save-every 1`, so that kills often land in a save). Its
+   `model.safetensors` is the reference.
 2. `--kills` runs of the same command, each killed with SIGKILL (nothing is saved on the way
-   out): half at a moment drawn uniformly over the reference run's duration, half inside a
-   save: once the save of a drawn step has written a drawn number of its files into its
-   temporary directory (0 to 6, trainer_state.json last), or while it removes the previous
-   checkpoint. The moments come from `--seed`.
+   out): half at a moment drawn over the run (after a drawn step, plus up to two steps' time:
+   the machine's load does not push it past the end), half inside a save: once the save of a
+   drawn step has written a drawn number of its files into its temporary directory (0 to 6,
+   trainer_state.json last), or while it removes the previous checkpoint. The moments come
+   from `--seed`.
 3. The same command with `--resume` in each killed run's directory; its `model.safetensors` is
    compared with the reference's by `cmp`. A kill before the first checkpoint leaves nothing to
    resume; a kill after the run ended leaves the finished model (compared too).
@@ -63,7 +64,9 @@ def save_reached(output, step, files):
     except FileNotFoundError:
         return False
     if files is None:
-        return any(e.startswith(f".checkpoint-{step - 1}.") and e.endswith(".partial") for e in entries)
+        # The removal's scratch name is that of the save of step - 1 cut off: it is the
+        # removal once checkpoint-<step> is in place.
+        return f"checkpoint-{step}" in entries and any(e.startswith(f".checkpoint-{step - 1}.") and e.endswith(".partial") for e in entries)
     for entry in entries:
         if entry.startswith(f".checkpoint-{step}.") and entry.endswith(".partial"):
             try:
@@ -73,6 +76,21 @@ def save_reached(output, step, files):
             except FileNotFoundError:
                 pass   # renamed into place meanwhile: this save is over
     return False
+
+
+def logged_steps(output):
+    try:
+        with open(os.path.join(output, "train_log.jsonl"), "rb") as log:
+            return log.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def save_over(output, step, files):
+    """True once the part of the save of `step` that `save_reached` waits for is over."""
+    def exists(step):
+        return os.path.isdir(os.path.join(output, f"checkpoint-{step}"))
+    return exists(step) and (files is not None or not exists(step - 1))
 
 
 def main():
@@ -90,36 +108,52 @@ def main():
                "--dropout", "0.1", "--seed", "7", "--threads", "1", "--save-every", "1"]
     steps = 2 * -(-args.examples // 8)
 
-    whole = os.path.join(work, "whole")
-    started = time.monotonic()
-    subprocess.run(command + ["--output", whole], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    duration = time.monotonic() - started
-    reference = os.path.join(whole, "model.safetensors")
-    print(f"uninterrupted: {steps} steps, a checkpoint after each, {duration:.2f} s", flush=True)
+    # Twice: the run must be reproducible for the comparison to mean anything.
+    durations = []
+    for name in ("whole", "again"):
+        started = time.monotonic()
+        subprocess.run(command + ["--output", os.path.join(work, name)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        durations.append(time.monotonic() - started)
+    reference = os.path.join(work, "whole", "model.safetensors")
+    if not cmp(reference, os.path.join(work, "again", "model.safetensors")):
+        sys.exit("two uninterrupted runs gave different models: nothing to compare with")
+    duration = min(durations)
+    print(f"uninterrupted: {steps} steps, a checkpoint after each, {duration:.2f} s (twice, the same model)", flush=True)
 
     rng = random.Random(args.seed)
     counts = {"identical": 0, "refused": 0, "different": 0, "nothing to resume": 0, "failed": 0}
+    in_saves, finished_first = 0, 0
     for kill in range(args.kills):
         output = os.path.join(work, f"kill-{kill:02d}")
         process = subprocess.Popen(command + ["--output", output], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if kill % 2 == 0:
-            moment = rng.uniform(0, duration)
-            what = f"at {moment:.3f} s"
-            deadline = time.monotonic() + moment
+            # A moment of the run's own progress, so that the machine's load does not move it
+            # past the end: once step k is logged, then up to two steps' time later.
+            logged, delay = rng.randrange(steps), rng.uniform(0, 2 * duration / steps)
+            what = f"{delay:.3f} s after step {logged}"
+            while process.poll() is None and logged_steps(output) < logged:
+                time.sleep(0.0005)
+            deadline = time.monotonic() + delay
             while process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.0005)
         else:
             step = rng.randint(2, steps - 1)
             files = rng.choice([0, 1, 2, 3, 4, 5, 6, None])
             what = f"in the save of step {step}, " + ("removing the previous checkpoint" if files is None else f"{files} of 6 files written")
+            # A save too quick to catch at that point is over once its checkpoint is in place:
+            # the kill then lands just after it.
             while process.poll() is None and not save_reached(output, step, files):
-                pass
+                if save_over(output, step, files):
+                    what += " (missed: just after it)"
+                    break
         finished = process.poll() is not None
         if not finished:
             process.send_signal(signal.SIGKILL)
         process.wait()
         whole_left, scratch_left = checkpoints(output)
         left = ", ".join([f"checkpoint-{s}" for s in whole_left] + scratch_left) or "nothing"
+        in_saves += bool(scratch_left) or len(whole_left) > 1
+        finished_first += finished
 
         if finished:
             outcome, note = ("identical" if cmp(reference, os.path.join(output, "model.safetensors")) else "different"), "finished before the kill"
@@ -141,7 +175,8 @@ def main():
         counts[outcome] += 1
         print(f"kill {kill + 1:2d} {what}: left {left}; {note}: {outcome}", flush=True)
 
-    print(f"{args.kills} kills: {counts['identical']} identical, {counts['refused']} refused, "
+    print(f"{args.kills} kills ({in_saves} inside a save or the removal after it, {finished_first} after the run had ended): "
+          f"{counts['identical']} identical, {counts['refused']} refused, "
           f"{counts['nothing to resume']} before the first checkpoint (nothing to resume), "
           f"{counts['different']} different, {counts['failed']} failed")
     if not args.work:

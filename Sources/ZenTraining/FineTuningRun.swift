@@ -34,7 +34,7 @@ public struct FineTuningRun {
     }
 
     /// How often a run saves a checkpoint between epochs.
-    public enum CheckpointInterval: Sendable, Equatable {
+    public enum CheckpointInterval: Sendable, Equatable, CustomStringConvertible {
         case steps(Int)
         case seconds(Double)
 
@@ -52,6 +52,17 @@ public struct FineTuningRun {
                 self = .seconds(count * unit)
             } else {
                 return nil
+            }
+        }
+
+        /// As `init(_:)` reads it: `200`, `10m`.
+        public var description: String {
+            switch self {
+            case .steps(let steps): return String(steps)
+            case .seconds(let seconds):
+                let (count, unit) = seconds.truncatingRemainder(dividingBy: 3600) == 0 ? (seconds / 3600, "h")
+                    : seconds.truncatingRemainder(dividingBy: 60) == 0 ? (seconds / 60, "m") : (seconds, "s")
+                return String(format: "%g", count) + unit
             }
         }
     }

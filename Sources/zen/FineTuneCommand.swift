@@ -82,7 +82,7 @@ struct FineTuneCommand: ParsableCommand {
     @Option(help: "Stop after this many optimizer steps (the schedule still spans --epochs): for trial runs and benchmarks.")
     var maxSteps: Int?
 
-    @Option(help: "Save a resumable checkpoint every this many steps (200), or this often (30s, 10m, 2h); default: 10m.")
+    @Option(help: "Save a resumable checkpoint every this many steps (200), or this often (30s, 10m, 2h).")
     var saveEvery: FineTuningRun.CheckpointInterval = .standard
 
     @Flag(help: "Continue the run from its newest checkpoint in --output (checkpoint-<step>).")

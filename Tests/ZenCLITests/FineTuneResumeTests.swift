@@ -56,13 +56,18 @@ import Testing
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains("checkpoint") }.sorted()
     }
 
-    /// The files a resumed run must share with the uninterrupted one, byte for byte.
-    static func expectSameRun(_ resumed: String, as whole: String) throws {
+    /// Resumes the run in `output` with `extra` flags, which must go on from `step` and end with
+    /// the model, config and log of the uninterrupted run in `whole`, byte for byte, and no
+    /// checkpoint left.
+    static func resume(_ output: String, from step: Int, as whole: String, _ extra: [String] = []) throws {
+        let resumed = try CLI.zen(["finetune", "--output", output, "--resume"] + extra + flags)
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming at step \(step) of"), "\(resumed.stderr)")
         for file in ["model.safetensors", "config.json", "train_log.jsonl"] {
-            let same = try Data(contentsOf: URL(fileURLWithPath: resumed + "/" + file)) == Data(contentsOf: URL(fileURLWithPath: whole + "/" + file))
+            let same = try Data(contentsOf: URL(fileURLWithPath: output + "/" + file)) == Data(contentsOf: URL(fileURLWithPath: whole + "/" + file))
             #expect(same, "\(file) differs from the uninterrupted run's")
         }
-        let left = try entries(resumed)
+        let left = try entries(output)
         #expect(left.isEmpty, "checkpoints left after the run: \(left)")
     }
 
@@ -82,10 +87,7 @@ import Testing
                 "\(stderr)")
         #expect(try Self.entries(run.output) == ["checkpoint-\(step)"])
 
-        let resumed = try CLI.zen(["finetune", "--output", run.output, "--resume"] + Self.flags)
-        try #require(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stderr.contains("resuming at step \(step) of"), "\(resumed.stderr)")
-        try Self.expectSameRun(run.output, as: whole)
+        try Self.resume(run.output, from: step, as: whole)
     }
 
     /// `--save-every 5` saves in the middle of epochs; after SIGKILL (nothing saved on the way
@@ -101,10 +103,7 @@ import Testing
         let newest = try #require(left.compactMap { Int($0.dropFirst("checkpoint-".count)) }.max(), "no checkpoint left by the killed run: \(left)")
         try #require(newest % 5 == 0 && newest % 12 != 0, "the newest checkpoint, of step \(newest), is not one of the middle of an epoch")
 
-        let resumed = try CLI.zen(["finetune", "--output", run.output, "--resume", "--save-every", "5"] + Self.flags)
-        try #require(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stderr.contains("resuming at step \(newest) of"), "\(resumed.stderr)")
-        try Self.expectSameRun(run.output, as: whole)
+        try Self.resume(run.output, from: newest, as: whole, ["--save-every", "5"])
     }
 
     /// A checkpoint whose model is not the one saved with its state is refused, naming the
@@ -140,9 +139,6 @@ import Testing
         #expect(try CLI.jsonLines(late.output + "/train_log.jsonl").count == second)
 
         try files.removeItem(atPath: newest)
-        let resumed = try CLI.zen(["finetune", "--output", late.output, "--resume"] + Self.flags)
-        try #require(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stderr.contains("resuming at step \(first) of"), "\(resumed.stderr)")
-        try Self.expectSameRun(late.output, as: whole)
+        try Self.resume(late.output, from: first, as: whole)
     }
 }

@@ -55,7 +55,7 @@ import ZenTraining
         var steps: Int
         /// The checkpoints present before each step, and before the stop.
         var present: [[String]]
-        var testDescription: String { "\(interval)" }
+        var testDescription: String { "--save-every \(interval)" }
     }
 
     /// Every `saveEvery` steps (and at the epoch's end, step 6) a new checkpoint replaces the
@@ -82,6 +82,8 @@ import ZenTraining
         #expect(FineTuningRun.CheckpointInterval("30s") == .seconds(30))
         #expect(FineTuningRun.CheckpointInterval("1.5m") == .seconds(90))
         #expect(FineTuningRun.CheckpointInterval("2h") == .seconds(7200))
+        for text in ["200", "30s", "10m", "2h", "90s"] { #expect(FineTuningRun.CheckpointInterval(text)?.description == text) }
+        #expect(FineTuningRun.CheckpointInterval.standard.description == "10m")
         for bad in ["0", "-3", "0m", "m", "10x", "", "nanm", "infh"] { #expect(FineTuningRun.CheckpointInterval(bad) == nil, "\(bad)") }
     }
 
