@@ -42,23 +42,28 @@ extension Checkpoints {
     /// that is killed or fails (a full disk) leaves the previous checkpoint as it was.
     static func writeResumable(_ tuner: FineTuner, model: SavedModel, state: TrainingState, in output: String) throws -> ResumableCheckpoint {
         let name = ResumableCheckpoint.namePrefix + String(state.step)
+        let directory = output + "/" + name
         let partial = try makeScratchDirectory(for: name, in: output)
         var renamed = false
         defer { if !renamed { try? FileManager.default.removeItem(atPath: partial) } }
-        try model.write(tuner.model, to: partial)
-        let moments = tuner.optimizer.firstMoments.map { (name: "m." + $0.key, data: TensorData($0.value)) }
-            + tuner.optimizer.secondMoments.map { (name: "v." + $0.key, data: TensorData($0.value)) }
-        try SafeTensors.write(moments, to: partial + "/optimizer.safetensors")
         var state = state
-        state.files = try Dictionary(uniqueKeysWithValues: ResumableCheckpoint.parts.map { ($0, try FileDigest(of: partial + "/" + $0)) })
-        // Written last: a directory with a readable state has every part.
-        try OutputFile.write(try JSONOutput.encode(state), to: partial + "/trainer_state.json")
+        do {
+            try model.write(tuner.model, to: partial)
+            let moments = tuner.optimizer.firstMoments.map { (name: "m." + $0.key, data: TensorData($0.value)) }
+                + tuner.optimizer.secondMoments.map { (name: "v." + $0.key, data: TensorData($0.value)) }
+            try SafeTensors.write(moments, to: partial + "/optimizer.safetensors")
+            state.files = try Dictionary(uniqueKeysWithValues: ResumableCheckpoint.parts.map { ($0, try FileDigest(of: partial + "/" + $0)) })
+            // Written last: a directory with a readable state has every part.
+            try OutputFile.write(try JSONOutput.encode(state), to: partial + "/trainer_state.json")
+        } catch {
+            // The file system's error names the temporary file; the message names the checkpoint too.
+            throw FineTuningError.checkpointNotSaved(path: directory, reason: "\(error)")
+        }
 
-        let directory = output + "/" + name
         // Only a checkpoint made by hand can be in the way: a run saves each step once.
         if FileManager.default.fileExists(atPath: directory) { discard(directory, in: output) }
         guard rename(partial, directory) == 0 else {
-            throw FineTuningError.checkpointNotSaved(path: directory, reason: String(cString: strerror(errno)))
+            throw FineTuningError.checkpointNotSaved(path: directory, reason: String(cString: strerror(errno)).lowercased())
         }
         renamed = true
         syncDirectory(output)
@@ -152,7 +157,9 @@ extension Checkpoints {
         while true {
             let path = output + "/." + name + "." + String(UInt32.random(in: .min ... .max), radix: 36) + ".partial"
             if mkdir(path, 0o777) == 0 { return path }
-            guard errno == EEXIST else { throw FineTuningError.checkpointNotSaved(path: path, reason: String(cString: strerror(errno))) }
+            guard errno == EEXIST else {
+                throw FineTuningError.checkpointNotSaved(path: output + "/" + name, reason: "cannot create \(path): " + String(cString: strerror(errno)).lowercased())
+            }
         }
     }
 

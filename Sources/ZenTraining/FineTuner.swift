@@ -64,7 +64,8 @@ public enum FineTuningError: Error, Equatable, CustomStringConvertible {
                 + "different model. " + (previous.map { "Remove \(directory) and run again with --resume to continue from the previous "
                     + "complete checkpoint, \($0)" } ?? "No earlier checkpoint is kept: run again with --overwrite instead of --resume to start over")
         case .checkpointNotSaved(let path, let reason):
-            return "cannot save the checkpoint \(path): \(reason); the previous checkpoint is kept"
+            return "cannot save the checkpoint \(path): \(reason). The checkpoints saved before it are as they were: "
+                + "once the cause is fixed, continue with --resume"
         case .resumeMismatch(let path, let task, let weighting, let maxSeqLength):
             return "\(path) was saved by a run with --task \(task) --weighting \(weighting) --max-seq-length \(maxSeqLength); resume with the same settings"
         case .outputIsFile(let path):

@@ -28,13 +28,28 @@ import Testing
         let stderr = Pipe()
         let output: String
 
-        init(output: String, _ extra: [String] = []) throws {
+        /// With `fileSizeLimit` (KiB), a write past it fails as on a full disk (`file too large`).
+        init(output: String, _ extra: [String] = [], fileSizeLimit: Int? = nil) throws {
             self.output = output
-            process.executableURL = CLI.executable
-            process.arguments = ["finetune", "--output", output] + FineTuneResumeTests.flags + extra
+            let arguments = ["finetune", "--output", output] + FineTuneResumeTests.flags + extra
+            if let fileSizeLimit {
+                // Ignored, SIGXFSZ stays ignored in zen, whose write then fails with EFBIG.
+                process.executableURL = URL(fileURLWithPath: "/bin/bash")
+                process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(fileSizeLimit); exec \"$0\" \"$@\"", CLI.executable.path] + arguments
+            } else {
+                process.executableURL = CLI.executable
+                process.arguments = arguments
+            }
             process.standardError = stderr
             process.standardOutput = FileHandle.nullDevice
             try process.run()
+        }
+
+        /// Waits for the end; returns standard error.
+        func finish() -> String {
+            let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
         }
 
         var loggedSteps: Int {
@@ -46,9 +61,7 @@ import Testing
             while process.isRunning, !ready() { usleep(1_000) }
             try #require(process.isRunning, "the run finished before the signal")
             kill(process.processIdentifier, signal)
-            let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return text
+            return finish()
         }
     }
 
@@ -140,5 +153,30 @@ import Testing
 
         try files.removeItem(atPath: newest)
         try Self.resume(late.output, from: first, as: whole)
+    }
+
+    /// A save that fails (a file past the file-size limit, as on a full disk) stops the run with
+    /// an error naming the checkpoint and the file; its temporary directory goes, the previous
+    /// checkpoint stays whole, and resuming from it ends byte for byte as the uninterrupted run.
+    @Test func aFailedSaveKeepsThePreviousCheckpoint() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let whole = try Self.wholeRun(in: directory)
+        let run = try Background(output: directory.appendingPathComponent("full").path)
+        _ = try run.send(SIGTERM) { run.loggedSteps >= 3 }
+        let step = run.loggedSteps
+        try #require(try Self.entries(run.output) == ["checkpoint-\(step)"])
+
+        // 5,000 KiB: the model (3.4 MB) fits, the optimizer's moments (6.8 MB) do not.
+        let limited = try Background(output: run.output, ["--resume", "--save-every", "1"], fileSizeLimit: 5000)
+        let stderr = limited.finish()
+        #expect(limited.process.terminationStatus != 0)
+        let failed = run.output + "/checkpoint-\(step + 1)"
+        #expect(stderr.contains("cannot save the checkpoint \(failed): cannot write \(run.output)/.checkpoint-\(step + 1)."), "\(stderr)")
+        #expect(stderr.contains("/optimizer.safetensors: file too large. The checkpoints saved before it are as they were: "
+            + "once the cause is fixed, continue with --resume"), "\(stderr)")
+        #expect(try Self.entries(run.output) == ["checkpoint-\(step)"])
+
+        try Self.resume(run.output, from: step, as: whole)
     }
 }
