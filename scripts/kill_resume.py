@@ -88,9 +88,8 @@ def logged_steps(output):
 
 def save_over(output, step, files):
     """True once the part of the save of `step` that `save_reached` waits for is over."""
-    def exists(step):
-        return os.path.isdir(os.path.join(output, f"checkpoint-{step}"))
-    return exists(step) and (files is not None or not exists(step - 1))
+    whole, _ = checkpoints(output)
+    return any(s > step for s in whole) or step in whole and (files is not None or step - 1 not in whole)
 
 
 def main():

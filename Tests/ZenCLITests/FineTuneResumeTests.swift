@@ -65,6 +65,15 @@ import Testing
         }
     }
 
+    /// A run in `directory/name` stopped by SIGTERM once `steps` steps are logged: its output
+    /// directory and the step of the one checkpoint it saved.
+    static func stopped(in directory: URL, _ name: String, after steps: Int) throws -> (output: String, step: Int) {
+        let run = try Background(output: directory.appendingPathComponent(name).path)
+        _ = try run.send(SIGTERM) { run.loggedSteps >= steps }
+        try #require(try entries(run.output) == ["checkpoint-\(run.loggedSteps)"])
+        return (run.output, run.loggedSteps)
+    }
+
     static func entries(_ directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains("checkpoint") }.sorted()
     }
@@ -127,32 +136,29 @@ import Testing
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try Self.wholeRun(in: directory)
-        let early = try Background(output: directory.appendingPathComponent("early").path)
-        _ = try early.send(SIGTERM) { early.loggedSteps >= 3 }
-        let late = try Background(output: directory.appendingPathComponent("late").path)
-        _ = try late.send(SIGTERM) { late.loggedSteps >= 8 }
-        let (first, second) = (early.loggedSteps, late.loggedSteps)
-        try #require(first < second && (try Self.entries(late.output)) == ["checkpoint-\(second)"])
+        let (early, first) = try Self.stopped(in: directory, "early", after: 3)
+        let (late, second) = try Self.stopped(in: directory, "late", after: 8)
+        try #require(first < second)
         let files = FileManager.default
-        let previous = late.output + "/checkpoint-\(first)", newest = late.output + "/checkpoint-\(second)"
-        try files.moveItem(atPath: early.output + "/checkpoint-\(first)", toPath: previous)
+        let previous = late + "/checkpoint-\(first)", newest = late + "/checkpoint-\(second)"
+        try files.moveItem(atPath: early + "/checkpoint-\(first)", toPath: previous)
         try files.removeItem(atPath: newest + "/model.safetensors")
         try files.copyItem(atPath: whole + "/model.safetensors", toPath: newest + "/model.safetensors")
-        let leftover = late.output + "/.checkpoint-\(second + 1).k3x9.partial"
+        let leftover = late + "/.checkpoint-\(second + 1).k3x9.partial"
         try files.createDirectory(atPath: leftover, withIntermediateDirectories: false)
         try Data("half a model".utf8).write(to: URL(fileURLWithPath: leftover + "/model.safetensors"))
 
-        let refused = try CLI.zen(["finetune", "--output", late.output, "--resume"] + Self.flags)
+        let refused = try CLI.zen(["finetune", "--output", late, "--resume"] + Self.flags)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("cannot resume from \(newest): model.safetensors is not the file saved with trainer_state.json "
             + "(step \(second)): its contents differ. Its parts do not belong together"), "\(refused.stderr)")
         #expect(refused.stderr.contains("Remove \(newest) and run again with --resume to continue from the previous complete checkpoint, \(previous)"),
                 "\(refused.stderr)")
-        #expect(try Self.entries(late.output) == [".checkpoint-\(second + 1).k3x9.partial", "checkpoint-\(first)", "checkpoint-\(second)"])
-        #expect(try CLI.jsonLines(late.output + "/train_log.jsonl").count == second)
+        #expect(try Self.entries(late) == [".checkpoint-\(second + 1).k3x9.partial", "checkpoint-\(first)", "checkpoint-\(second)"])
+        #expect(try CLI.jsonLines(late + "/train_log.jsonl").count == second)
 
         try files.removeItem(atPath: newest)
-        try Self.resume(late.output, from: first, as: whole)
+        try Self.resume(late, from: first, as: whole)
     }
 
     /// A save that fails (a file past the file-size limit, as on a full disk) stops the run with
@@ -162,21 +168,18 @@ import Testing
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try Self.wholeRun(in: directory)
-        let run = try Background(output: directory.appendingPathComponent("full").path)
-        _ = try run.send(SIGTERM) { run.loggedSteps >= 3 }
-        let step = run.loggedSteps
-        try #require(try Self.entries(run.output) == ["checkpoint-\(step)"])
+        let (output, step) = try Self.stopped(in: directory, "full", after: 3)
 
         // 5,000 KiB: the model (3.4 MB) fits, the optimizer's moments (6.8 MB) do not.
-        let limited = try Background(output: run.output, ["--resume", "--save-every", "1"], fileSizeLimit: 5000)
+        let limited = try Background(output: output, ["--resume", "--save-every", "1"], fileSizeLimit: 5000)
         let stderr = limited.finish()
         #expect(limited.process.terminationStatus != 0)
-        let failed = run.output + "/checkpoint-\(step + 1)"
-        #expect(stderr.contains("cannot save the checkpoint \(failed): cannot write \(run.output)/.checkpoint-\(step + 1)."), "\(stderr)")
+        let failed = output + "/checkpoint-\(step + 1)"
+        #expect(stderr.contains("cannot save the checkpoint \(failed): cannot write \(output)/.checkpoint-\(step + 1)."), "\(stderr)")
         #expect(stderr.contains("/optimizer.safetensors: file too large. The checkpoints saved before it are as they were: "
             + "once the cause is fixed, continue with --resume"), "\(stderr)")
-        #expect(try Self.entries(run.output) == ["checkpoint-\(step)"])
+        #expect(try Self.entries(output) == ["checkpoint-\(step)"])
 
-        try Self.resume(run.output, from: step, as: whole)
+        try Self.resume(output, from: step, as: whole)
     }
 }
