@@ -3,7 +3,7 @@ import ZenModel
 import ZenTensor
 import ZenText
 
-/// Writes model directories, and the state a run resumes from.
+/// Writes model directories, and the checkpoints a run resumes from.
 public enum Checkpoints {
     /// A directory that `ZenModel(directory:)`, `zen predict` and the reference code load:
     /// `config.json` (`config` written over the keys of `baseConfig`, the source's file, so
@@ -22,48 +22,162 @@ public enum Checkpoints {
     }
 }
 
-/// Where a run stands, saved beside its model so that `--resume` continues it exactly.
-public struct TrainingState: Codable, Sendable, Equatable {
-    public var step: Int
-    public var options: FineTuningOptions
-    public var task: String
-    public var labels: [String]
-    public var weighting: String
-    public var maxSeqLength: Int
-    /// The best dev metric so far and the step it was reached at.
-    public var bestMetric: Double?
-    public var bestStep: Int?
+/// A resumable checkpoint on disk: `OUTPUT/checkpoint-<step>`, holding the model as
+/// `Checkpoints.writeModel` writes it, the optimizer's moments (`optimizer.safetensors`, `m.` and
+/// `v.` before each name) and `trainer_state.json`, which records the size and digest of each of
+/// the other files, so that a resume can tell that they were saved together.
+public struct ResumableCheckpoint: Sendable {
+    public let directory: String
+    public let state: TrainingState
 
-    public init(step: Int, options: FineTuningOptions, task: String, labels: [String], weighting: String, maxSeqLength: Int,
-                bestMetric: Double?, bestStep: Int?) {
-        (self.step, self.options, self.task, self.labels, self.weighting) = (step, options, task, labels, weighting)
-        (self.maxSeqLength, self.bestMetric, self.bestStep) = (maxSeqLength, bestMetric, bestStep)
-    }
+    /// The files besides `trainer_state.json`, every one of which its state must record.
+    static let parts = ["config.json", "vocab.txt", "ngram.txt", "model.safetensors", "optimizer.safetensors"]
+    static let namePrefix = "checkpoint-"
 }
 
 extension Checkpoints {
-    /// A resumable checkpoint in `directory`: the model as `writeModel` writes it, the optimizer's
-    /// moments (`optimizer.safetensors`, `m.` and `v.` before each name) and `trainer_state.json`.
-    static func writeResumable(_ tuner: FineTuner, model: SavedModel, state: TrainingState, to directory: String) throws {
-        try model.write(tuner.model, to: directory)
-        let moments = tuner.optimizer.firstMoments.map { (name: "m." + $0.key, data: TensorData($0.value)) }
-            + tuner.optimizer.secondMoments.map { (name: "v." + $0.key, data: TensorData($0.value)) }
-        try SafeTensors.write(moments, to: directory + "/optimizer.safetensors")
-        try OutputFile.write(try JSONOutput.encode(state), to: directory + "/trainer_state.json")
+    /// Saves a resumable checkpoint of `tuner` as a whole: every file is written (each synced to
+    /// disk) into a temporary directory beside the checkpoints, which one rename then makes
+    /// `checkpoint-<step>`. Only after that are the earlier checkpoints removed, so that a save
+    /// that is killed or fails (a full disk) leaves the previous checkpoint as it was.
+    static func writeResumable(_ tuner: FineTuner, model: SavedModel, state: TrainingState, in output: String) throws -> ResumableCheckpoint {
+        let name = ResumableCheckpoint.namePrefix + String(state.step)
+        let directory = output + "/" + name
+        let partial = try makeScratchDirectory(for: name, in: output)
+        var renamed = false
+        defer { if !renamed { try? FileManager.default.removeItem(atPath: partial) } }
+        var state = state
+        do {
+            try model.write(tuner.model, to: partial)
+            let moments = tuner.optimizer.firstMoments.map { (name: "m." + $0.key, data: TensorData($0.value)) }
+                + tuner.optimizer.secondMoments.map { (name: "v." + $0.key, data: TensorData($0.value)) }
+            try SafeTensors.write(moments, to: partial + "/optimizer.safetensors")
+            state.files = try Dictionary(uniqueKeysWithValues: ResumableCheckpoint.parts.map { ($0, try FileDigest(of: partial + "/" + $0)) })
+            // Written last: a directory with a readable state has every part.
+            try OutputFile.write(try JSONOutput.encode(state), to: partial + "/trainer_state.json")
+        } catch {
+            // The file system's error names the temporary file; the message names the checkpoint too.
+            throw FineTuningError.checkpointNotSaved(path: directory, reason: "\(error)")
+        }
+
+        // Only a checkpoint made by hand can be in the way: a run saves each step once.
+        if FileManager.default.fileExists(atPath: directory) { discard(directory, in: output) }
+        guard rename(partial, directory) == 0 else {
+            throw FineTuningError.checkpointNotSaved(path: directory, reason: String(cString: strerror(errno)).lowercased())
+        }
+        renamed = true
+        syncDirectory(output)
+        for earlier in try checkpoints(in: output) where earlier.step != state.step { discard(earlier.directory, in: output) }
+        return ResumableCheckpoint(directory: directory, state: state)
     }
 
-    public static func readState(_ directory: String) throws -> TrainingState {
-        try JSONDecoder().decode(TrainingState.self, from: TextFile.contents(of: directory + "/trainer_state.json"))
+    /// The newest checkpoint in `output`, checked whole: its state readable and every part the
+    /// file the state recorded. A checkpoint whose parts disagree is refused, never resumed.
+    public static func latestResumable(in output: String) throws -> ResumableCheckpoint {
+        let found = try checkpoints(in: output)
+        guard let newest = found.last else { throw FineTuningError.nothingToResume(path: output) }
+        do {
+            return try verified(newest)
+        } catch let damage as CheckpointDamage {
+            throw FineTuningError.checkpointNotWhole(directory: newest.directory, reason: damage.reason,
+                                                     previous: found.dropLast().last?.directory)
+        }
     }
 
-    /// The optimizer saved by `writeResumable`.
-    public static func readOptimizer(_ directory: String, weightDecay: Double, steps: Int) throws -> AdamW {
+    /// Removes every checkpoint of `output`, and what killed saves left: once a run has ended,
+    /// or before a new run overwrites the directory.
+    static func removeAll(in output: String) {
+        removeScratch(in: output)
+        for checkpoint in (try? checkpoints(in: output)) ?? [] { discard(checkpoint.directory, in: output) }
+    }
+
+    /// Removes the temporary directories of saves (and removals) that were cut off. Their names
+    /// (`.checkpoint-<step>.<random>.partial`) are never read as checkpoints.
+    static func removeScratch(in output: String) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
+        for entry in entries where entry.hasPrefix("." + ResumableCheckpoint.namePrefix) && entry.hasSuffix(".partial") {
+            try? FileManager.default.removeItem(atPath: output + "/" + entry)
+        }
+    }
+
+    /// The optimizer saved in `checkpoint`.
+    public static func readOptimizer(_ checkpoint: ResumableCheckpoint, weightDecay: Double) throws -> AdamW {
         var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
-        for (name, data) in try SafeTensors.read(directory + "/optimizer.safetensors") {
+        for (name, data) in try SafeTensors.read(checkpoint.directory + "/optimizer.safetensors") {
             let tensor = Tensor(shape: data.shape, scalars: data.floats())
             if name.hasPrefix("m.") { first[String(name.dropFirst(2))] = tensor } else { second[String(name.dropFirst(2))] = tensor }
         }
-        return AdamW(weightDecay: weightDecay, steps: steps, firstMoments: first, secondMoments: second)
+        return AdamW(weightDecay: weightDecay, steps: checkpoint.state.step, firstMoments: first, secondMoments: second)
+    }
+
+    /// The `checkpoint-<step>` directories of `output`, oldest first.
+    private static func checkpoints(in output: String) throws -> [(step: Int, directory: String)] {
+        try FileManager.default.contentsOfDirectory(atPath: output).compactMap { entry in
+            guard entry.hasPrefix(ResumableCheckpoint.namePrefix), let step = Int(entry.dropFirst(ResumableCheckpoint.namePrefix.count)),
+                  step >= 0, String(step) == entry.dropFirst(ResumableCheckpoint.namePrefix.count) else { return nil }
+            return (step, output + "/" + entry)
+        }.sorted { $0.step < $1.step }
+    }
+
+    private struct CheckpointDamage: Error { var reason: String }
+
+    private static func verified(_ checkpoint: (step: Int, directory: String)) throws -> ResumableCheckpoint {
+        let statePath = checkpoint.directory + "/trainer_state.json"
+        guard FileManager.default.fileExists(atPath: statePath) else {
+            throw CheckpointDamage(reason: "it has no trainer_state.json (its save did not finish)")
+        }
+        let state: TrainingState
+        do {
+            state = try JSONDecoder().decode(TrainingState.self, from: TextFile.contents(of: statePath))
+        } catch {
+            throw CheckpointDamage(reason: "its trainer_state.json cannot be read (\(error))")
+        }
+        guard state.step == checkpoint.step else {
+            throw CheckpointDamage(reason: "its trainer_state.json is the state of step \(state.step), not of step \(checkpoint.step)")
+        }
+        for part in ResumableCheckpoint.parts {
+            guard let recorded = state.files[part] else {
+                throw CheckpointDamage(reason: "its trainer_state.json records no \(part)")
+            }
+            let path = checkpoint.directory + "/" + part
+            guard FileManager.default.fileExists(atPath: path) else { throw CheckpointDamage(reason: "\(part) is missing") }
+            let found = try FileDigest(of: path)
+            if found.bytes != recorded.bytes {
+                throw CheckpointDamage(reason: "\(part) has \(found.bytes) bytes, but the one saved with trainer_state.json (step \(state.step)) had \(recorded.bytes)")
+            }
+            if found.digest != recorded.digest {
+                throw CheckpointDamage(reason: "\(part) is not the file saved with trainer_state.json (step \(state.step)): its contents differ")
+            }
+        }
+        return ResumableCheckpoint(directory: checkpoint.directory, state: state)
+    }
+
+    /// A new, empty scratch directory in `output` for the checkpoint `name`.
+    private static func makeScratchDirectory(for name: String, in output: String) throws -> String {
+        while true {
+            let path = output + "/." + name + "." + String(UInt32.random(in: .min ... .max), radix: 36) + ".partial"
+            if mkdir(path, 0o777) == 0 { return path }
+            guard errno == EEXIST else {
+                throw FineTuningError.checkpointNotSaved(path: output + "/" + name, reason: "cannot create \(path): " + String(cString: strerror(errno)).lowercased())
+            }
+        }
+    }
+
+    /// Removes a checkpoint directory as a whole: renamed to a scratch name first (one step that
+    /// either happens or not), so that a removal cut off halfway leaves no checkpoint missing
+    /// parts. A checkpoint that cannot be removed stays, and does no harm: a resume takes the newest.
+    private static func discard(_ directory: String, in output: String) {
+        guard let scratch = try? makeScratchDirectory(for: (directory as NSString).lastPathComponent, in: output) else { return }
+        if rename(directory, scratch) != 0 { rmdir(scratch) } else { try? FileManager.default.removeItem(atPath: scratch) }
+    }
+
+    /// Makes the renames in `directory` durable (a file system that cannot sync a directory has
+    /// nothing to flush).
+    private static func syncDirectory(_ directory: String) {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
     }
 }
 

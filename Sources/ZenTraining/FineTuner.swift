@@ -43,6 +43,8 @@ public enum FineTuningError: Error, Equatable, CustomStringConvertible {
     case nonFiniteLoss(step: Int, loss: Double)
     case stopped(step: Int, checkpoint: String)
     case nothingToResume(path: String)
+    case checkpointNotWhole(directory: String, reason: String, previous: String?)
+    case checkpointNotSaved(path: String, reason: String)
     case resumeMismatch(path: String, task: String, weighting: String, maxSeqLength: Int)
     case outputIsFile(path: String)
     case outputNotEmpty(path: String)
@@ -55,7 +57,15 @@ public enum FineTuningError: Error, Equatable, CustomStringConvertible {
         case .stopped(let step, let checkpoint):
             return "stopped after step \(step); saved \(checkpoint) (continue with --resume)"
         case .nothingToResume(let path):
-            return "nothing to resume: \(path) does not exist"
+            return "nothing to resume: \(path) holds no checkpoint (a checkpoint-<step> directory, saved every --save-every steps, "
+                + "after every epoch and when stopped); run without --resume to start"
+        case .checkpointNotWhole(let directory, let reason, let previous):
+            return "cannot resume from \(directory): \(reason). Its parts do not belong together, and resuming from it would train a "
+                + "different model. " + (previous.map { "Remove \(directory) and run again with --resume to continue from the previous "
+                    + "complete checkpoint, \($0)" } ?? "No earlier checkpoint is kept: run again with --overwrite instead of --resume to start over")
+        case .checkpointNotSaved(let path, let reason):
+            return "cannot save the checkpoint \(path): \(reason). The checkpoints saved before it are as they were: "
+                + "once the cause is fixed, continue with --resume"
         case .resumeMismatch(let path, let task, let weighting, let maxSeqLength):
             return "\(path) was saved by a run with --task \(task) --weighting \(weighting) --max-seq-length \(maxSeqLength); resume with the same settings"
         case .outputIsFile(let path):

@@ -7,8 +7,9 @@ import ZenText
 ///   `train_log.jsonl` (a line per step) and `eval_log.jsonl` (a line per dev evaluation);
 /// - the model: with a dev set, evaluated after every epoch, every `evalEvery` steps and at the
 ///   end of every run, and the best one kept; without, the last; a run always leaves one;
-/// - checkpoints: a resumable one (model, AdamW moments, step) in `output/checkpoint` after every
-///   epoch and when stopped, removed once the run ends;
+/// - checkpoints: a resumable one (model, AdamW moments, step) in `output/checkpoint-<step>` every
+///   `saveEvery` (steps, or by default ten minutes), after every epoch and when stopped, each saved
+///   as a whole before the previous one is removed; the last is removed once the run ends;
 /// - a non-finite loss: the parameters from before that step are kept, resumable and (when no
 ///   better model was saved) as the model, and the run stops with the error.
 public struct FineTuningRun {
@@ -23,14 +24,47 @@ public struct FineTuningRun {
         public var maxSeqLength: Int
         public var evalEvery: Int?
         public var maxSteps: Int?
+        public var saveEvery: CheckpointInterval
 
         public init(source: String, output: String, task: ModelTask, labels: ClassLabels, weighting: NgramWeighting,
-                    maxSeqLength: Int, evalEvery: Int? = nil, maxSteps: Int? = nil) {
+                    maxSeqLength: Int, evalEvery: Int? = nil, maxSteps: Int? = nil, saveEvery: CheckpointInterval = .standard) {
             (self.source, self.output, self.task, self.labels, self.weighting) = (source, output, task, labels, weighting)
-            (self.maxSeqLength, self.evalEvery, self.maxSteps) = (maxSeqLength, evalEvery, maxSteps)
+            (self.maxSeqLength, self.evalEvery, self.maxSteps, self.saveEvery) = (maxSeqLength, evalEvery, maxSteps, saveEvery)
+        }
+    }
+
+    /// How often a run saves a checkpoint between epochs.
+    public enum CheckpointInterval: Sendable, Equatable, CustomStringConvertible {
+        case steps(Int)
+        case seconds(Double)
+
+        /// Every ten minutes: a run killed loses at most that much, and a save (a few seconds
+        /// for the largest models) costs a small part of it.
+        public static let standard = CheckpointInterval.seconds(600)
+
+        /// `200` (steps), or `30s`, `10m`, `2h`; nil for anything else, zero or negative.
+        public init?(_ text: String) {
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+            if let steps = Int(text) {
+                guard steps > 0 else { return nil }
+                self = .steps(steps)
+            } else if let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()), count > 0, count.isFinite {
+                self = .seconds(count * unit)
+            } else {
+                return nil
+            }
         }
 
-        public var checkpointDirectory: String { output + "/checkpoint" }
+        /// As `init(_:)` reads it: `200`, `10m`.
+        public var description: String {
+            switch self {
+            case .steps(let steps): return String(steps)
+            case .seconds(let seconds):
+                let (count, unit) = seconds.truncatingRemainder(dividingBy: 3600) == 0 ? (seconds / 3600, "h")
+                    : seconds.truncatingRemainder(dividingBy: 60) == 0 ? (seconds / 60, "m") : (seconds, "s")
+                return String(format: "%g", count) + unit
+            }
+        }
     }
 
     /// What happens, for the caller to show.
@@ -73,24 +107,30 @@ public struct FineTuningRun {
     let saved: SavedModel
     private(set) var best: (metric: Double?, step: Int?)
     private var lastEvaluatedStep: Int?
+    /// The newest checkpoint this run saved or resumed from, and when it was saved or loaded.
+    private var lastCheckpoint: (checkpoint: ResumableCheckpoint?, time: Date)
 
     /// Checks the output directory before anything is read: a new or empty one (or, with
-    /// `overwrite`, any directory, whose old logs and checkpoint are removed), or with `resume`
-    /// one whose checkpoint was saved with the same task, weighting and length. Returns the
-    /// state to resume from.
+    /// `overwrite`, any directory, whose old logs and checkpoints are removed), or with `resume`
+    /// one whose newest checkpoint is whole and was saved with the same task, weighting and
+    /// length. Returns the checkpoint to resume from. What saves cut off by a kill left behind
+    /// (`.checkpoint-*.partial` directories) is removed.
     public static func prepare(_ settings: (output: String, task: ModelTask, weighting: NgramWeighting, maxSeqLength: Int),
-                               resume: Bool, overwrite: Bool) throws -> TrainingState? {
+                               resume: Bool, overwrite: Bool) throws -> ResumableCheckpoint? {
         let files = FileManager.default
-        let checkpoint = settings.output + "/checkpoint"
         if resume {
-            guard files.fileExists(atPath: checkpoint + "/trainer_state.json") else {
-                throw FineTuningError.nothingToResume(path: checkpoint + "/trainer_state.json")
+            var isDirectory: ObjCBool = false
+            guard files.fileExists(atPath: settings.output, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw FineTuningError.nothingToResume(path: settings.output)
             }
-            let state = try Checkpoints.readState(checkpoint)
+            let checkpoint = try Checkpoints.latestResumable(in: settings.output)
+            let state = checkpoint.state
             guard state.task == settings.task.rawValue, state.weighting == settings.weighting.rawValue, state.maxSeqLength == settings.maxSeqLength else {
-                throw FineTuningError.resumeMismatch(path: checkpoint, task: state.task, weighting: state.weighting, maxSeqLength: state.maxSeqLength)
+                throw FineTuningError.resumeMismatch(path: checkpoint.directory, task: state.task, weighting: state.weighting,
+                                                     maxSeqLength: state.maxSeqLength)
             }
-            return state
+            Checkpoints.removeScratch(in: settings.output)
+            return checkpoint
         }
         var isDirectory: ObjCBool = false
         if files.fileExists(atPath: settings.output, isDirectory: &isDirectory) {
@@ -100,16 +140,18 @@ public struct FineTuningRun {
             }
         }
         try files.createDirectory(atPath: settings.output, withIntermediateDirectories: true)
-        for stale in ["train_log.jsonl", "eval_log.jsonl", "checkpoint"] { try? files.removeItem(atPath: settings.output + "/" + stale) }
+        for stale in ["train_log.jsonl", "eval_log.jsonl"] { try? files.removeItem(atPath: settings.output + "/" + stale) }
+        Checkpoints.removeAll(in: settings.output)
         return nil
     }
 
-    /// A run of `tuner` (fresh, or restored to `state`'s step) under `settings`.
-    public init(settings: Settings, tuner: FineTuner, state: TrainingState?, evaluate: DevEvaluation?) throws {
+    /// A run of `tuner` (fresh, or restored to the step of `checkpoint`) under `settings`.
+    public init(settings: Settings, tuner: FineTuner, resumingFrom checkpoint: ResumableCheckpoint?, evaluate: DevEvaluation?) throws {
         self.settings = settings
         self.tuner = tuner
         self.evaluate = evaluate
-        best = (state?.bestMetric, state?.bestStep)
+        best = (checkpoint?.state.bestMetric, checkpoint?.state.bestStep)
+        lastCheckpoint = (checkpoint, Date())
         saved = try SavedModel(source: settings.source, weighting: settings.weighting, maxSeqLength: settings.maxSeqLength)
     }
 
@@ -117,15 +159,15 @@ public struct FineTuningRun {
     public var plannedSteps: Int { min(tuner.totalSteps, settings.maxSteps ?? .max) }
 
     /// Runs the remaining steps. `shouldStop` is asked between steps (Ctrl-C, SIGTERM): then a
-    /// resumable checkpoint is saved and `FineTuningError.stopped` thrown.
+    /// resumable checkpoint is saved (unless the newest one is of this step) and
+    /// `FineTuningError.stopped` thrown.
     public mutating func run(shouldStop: () -> Bool = { false }, observe: (Event) -> Void = { _ in }) throws -> Summary {
         let trainLog = try TrainingLog(settings.output + "/train_log.jsonl", keepingSteps: tuner.step)
         let evalLog = try evaluate.map { _ in try TrainingLog(settings.output + "/eval_log.jsonl", keepingSteps: tuner.step) }
         var trainingSeconds = 0.0, trainedExamples = 0
         while tuner.step < plannedSteps {
             if shouldStop() {
-                try saveCheckpoint()
-                throw FineTuningError.stopped(step: tuner.step, checkpoint: settings.checkpointDirectory)
+                throw FineTuningError.stopped(step: tuner.step, checkpoint: try saveCheckpoint().directory)
             }
             let record: StepRecord
             let started = Date()
@@ -144,7 +186,7 @@ public struct FineTuningRun {
             if epochEnds || settings.evalEvery.map({ record.step % $0 == 0 }) == true {
                 try evaluateAndKeep(epoch: record.epoch, log: evalLog, observe: observe)
             }
-            if epochEnds, tuner.step < plannedSteps { try saveCheckpoint() }
+            if tuner.step < plannedSteps, epochEnds || checkpointIsDue { try saveCheckpoint() }
         }
         // Every run ends with a model: the best by dev (evaluated at the last step too), or the last.
         if evaluate != nil {
@@ -152,7 +194,7 @@ public struct FineTuningRun {
         } else {
             try saved.write(tuner.model, to: settings.output)
         }
-        try? FileManager.default.removeItem(atPath: settings.checkpointDirectory)
+        Checkpoints.removeAll(in: settings.output)
         return Summary(steps: tuner.step, output: settings.output, trainSeconds: trainingSeconds,
                        examplesPerSecond: Double(trainedExamples) / max(trainingSeconds, 1e-9), bestDev: best.metric, bestStep: best.step)
     }
@@ -170,11 +212,23 @@ public struct FineTuningRun {
         }
     }
 
-    private func saveCheckpoint() throws {
+    private var checkpointIsDue: Bool {
+        switch settings.saveEvery {
+        case .steps(let steps): return tuner.step % steps == 0
+        case .seconds(let seconds): return Date().timeIntervalSince(lastCheckpoint.time) >= seconds
+        }
+    }
+
+    /// Saves the run's state as the newest checkpoint, unless that is already of this step.
+    @discardableResult
+    private mutating func saveCheckpoint() throws -> ResumableCheckpoint {
+        if let newest = lastCheckpoint.checkpoint, newest.state.step == tuner.step { return newest }
         let state = TrainingState(step: tuner.step, options: tuner.options, task: settings.task.rawValue, labels: settings.labels.names,
                                   weighting: settings.weighting.rawValue, maxSeqLength: settings.maxSeqLength,
                                   bestMetric: best.metric, bestStep: best.step)
-        try Checkpoints.writeResumable(tuner, model: saved, state: state, to: settings.checkpointDirectory)
+        let checkpoint = try Checkpoints.writeResumable(tuner, model: saved, state: state, in: settings.output)
+        lastCheckpoint = (checkpoint, Date())
+        return checkpoint
     }
 
     private struct TrainLogLine: Encodable {
@@ -209,10 +263,8 @@ final class TrainingLog {
         struct Step: Decodable { var step: Int }
         let kept = steps == 0 || !FileManager.default.fileExists(atPath: path) ? []
             : try TextFile.jsonLines(at: path).filter { line in ((try? line.decode(Step.self))?.step ?? .max) <= steps }.map(\.text)
-        guard FileManager.default.createFile(atPath: path, contents: Data(kept.map { $0 + "\n" }.joined().utf8)),
-              let handle = FileHandle(forWritingAtPath: path) else {
-            throw FineTuningError.unwritable(path: path)
-        }
+        try OutputFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw FineTuningError.unwritable(path: path) }
         handle.seekToEndOfFile()
         self.handle = handle
     }

@@ -14,7 +14,9 @@ struct FineTuneCommand: ParsableCommand {
         model.safetensors (the best by dev metric with --dev, else the last) and train_log.jsonl, one \
         {"step", "loss", "lr"} line per optimizer step; with --dev also eval_log.jsonl. The arithmetic is the \
         reference scripts': mean cross-entropy, AdamW (no decay on biases and LayerNorm), linear warm-up and decay. \
-        Ctrl-C saves a resumable checkpoint in --output/checkpoint; run the same command with --resume to go on.
+        A resumable checkpoint (--output/checkpoint-<step>) is saved every --save-every (default: every 10 minutes), \
+        after every epoch, and on Ctrl-C or SIGTERM, which stop the run after the step in progress; run the same command \
+        with --resume to go on exactly where it stopped.
         """
     )
 
@@ -80,7 +82,10 @@ struct FineTuneCommand: ParsableCommand {
     @Option(help: "Stop after this many optimizer steps (the schedule still spans --epochs): for trial runs and benchmarks.")
     var maxSteps: Int?
 
-    @Flag(help: "Continue the run saved in --output/checkpoint.")
+    @Option(help: "Save a resumable checkpoint every this many steps (200), or this often (30s, 10m, 2h).")
+    var saveEvery: FineTuningRun.CheckpointInterval = .standard
+
+    @Flag(help: "Continue the run from its newest checkpoint in --output (checkpoint-<step>).")
     var resume = false
 
     @Flag(help: "Write into a non-empty --output.")
@@ -112,23 +117,24 @@ struct FineTuneCommand: ParsableCommand {
     func run() throws {
         ComputeThreads.set(threads)
         let maxSeqLength = resolvedMaxSeqLength(maxSeqLength, for: try ZenConfig(contentsOf: model.model + "/config.json"))
-        let state = try FineTuningRun.prepare((output, task, weighting, maxSeqLength), resume: resume, overwrite: overwrite)
+        let checkpoint = try FineTuningRun.prepare((output, task, weighting, maxSeqLength), resume: resume, overwrite: overwrite)
+        let state = checkpoint?.state
         let labels = try state.map { ClassLabels(task: task, names: $0.labels) }
             ?? (labels.isEmpty ? fields.labels(task: task, path: train)
                 : ClassLabels(task: task, names: labels.flatMap { $0.split(separator: ",").map(String.init) }))
         let options = state?.options ?? fineTuningOptions
         let settings = FineTuningRun.Settings(source: model.model, output: output, task: task, labels: labels, weighting: weighting,
-                                              maxSeqLength: maxSeqLength, evalEvery: evalEvery, maxSteps: maxSteps)
-        let pretrained = try ZenModel(directory: state == nil ? model.model : settings.checkpointDirectory)
+                                              maxSeqLength: maxSeqLength, evalEvery: evalEvery, maxSteps: maxSteps, saveEvery: saveEvery)
+        let pretrained = try ZenModel(directory: checkpoint?.directory ?? model.model)
         // Training is at --max-seq-length, n-gram cap included, whatever length the source was trained at.
         let builder = try pretrained.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference)
         let examples = try fields.examples(task: task, path: train, builder: builder, labels: labels)
         // The dev file is checked now, not after the first epoch: a label training never saw is an error.
         if let dev { _ = try fields.examples(task: task, path: dev, builder: builder, labels: labels) }
         let trainable = try TrainableModel(pretrained, task: task, classNames: labels.classNames, seed: options.seed)
-        let optimizer = try state.map { try Checkpoints.readOptimizer(settings.checkpointDirectory, weightDecay: options.weightDecay, steps: $0.step) }
+        let optimizer = try checkpoint.map { try Checkpoints.readOptimizer($0, weightDecay: options.weightDecay) }
         let tuner = FineTuner(model: trainable, examples: examples, options: options, optimizer: optimizer)
-        var run = try FineTuningRun(settings: settings, tuner: tuner, state: state, evaluate: dev.map { [task, maxSeqLength, weighting, fields] dev in
+        var run = try FineTuningRun(settings: settings, tuner: tuner, resumingFrom: checkpoint, evaluate: dev.map { [task, maxSeqLength, weighting, fields] dev in
             { model in try evaluate(model, task: task, path: dev, data: fields, maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference) }
         })
 
@@ -142,7 +148,7 @@ struct FineTuneCommand: ParsableCommand {
         Interrupt.install()
         let summary: FineTuningRun.Summary
         do {
-            summary = try run.run(shouldStop: { Interrupt.requested }) { event in
+            summary = try run.run(shouldStop: { Interrupt.received != nil }) { event in
                 switch event {
                 case .step(let record):
                     progress.update(step: record.step, epoch: record.epoch, loss: record.loss, learningRate: record.learningRate, examples: record.examples)
@@ -152,8 +158,10 @@ struct FineTuneCommand: ParsableCommand {
                 }
             }
         } catch FineTuningError.stopped(let step, let checkpoint) {
-            progress.log("interrupted after step \(step); saved \(checkpoint) (continue with --resume)")
-            throw ExitCode(130)
+            let signal = Interrupt.received ?? SIGINT
+            progress.log("stopped by \(signal == SIGTERM ? "SIGTERM" : "Ctrl-C") after step \(step); saved \(checkpoint) (continue with --resume)")
+            // The shell's convention for a process ended by a signal.
+            throw ExitCode(128 + signal)
         } catch let error as FineTuningError {
             progress.finish()
             throw CLIError("\(error)")
@@ -169,4 +177,8 @@ struct FineTuneCommand: ParsableCommand {
         (options.gradientAccumulation, options.maxGradientNorm, options.labelSmoothing) = (gradientAccumulation, maxGradNorm, labelSmoothing)
         return options
     }
+}
+
+extension FineTuningRun.CheckpointInterval: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
 }

@@ -63,18 +63,27 @@ struct ProgressReporter {
     }
 }
 
-/// Ctrl-C (SIGINT) as a flag that a loop polls between steps, so that it can save first.
+/// Ctrl-C (SIGINT) and SIGTERM (what `kill`, systemd and container runtimes send to stop a
+/// process) as a flag that a loop polls between steps, so that it can save first.
 enum Interrupt {
-    private static let flag = Atomic<Bool>(false)
-    nonisolated(unsafe) private static var source: DispatchSourceSignal?
+    private static let signals = [SIGINT, SIGTERM]
+    /// The first signal received, 0 before any.
+    private static let first = Atomic<Int32>(0)
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
     static func install() {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { flag.store(true, ordering: .relaxed) }
-        source.resume()
-        self.source = source
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { _ = first.compareExchange(expected: 0, desired: number, ordering: .relaxed) }
+            source.resume()
+            return source
+        }
     }
 
-    static var requested: Bool { flag.load(ordering: .relaxed) }
+    /// The signal that asked to stop, if one did.
+    static var received: Int32? {
+        let number = first.load(ordering: .relaxed)
+        return number == 0 ? nil : number
+    }
 }

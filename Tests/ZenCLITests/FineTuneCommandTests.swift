@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `zen finetune` and `zen evaluate` as users run them: the reference's fine-tuning run, token
-/// tagging and segmentation, resuming after Ctrl-C, and bad input.
+/// tagging and segmentation, and bad input (resuming: `FineTuneResumeTests`).
 @Suite struct FineTuneCommandTests {
     typealias CLI = FeaturesCommandTests
     static let fixture = CLI.fixtures + "/training/tiny-cls-finetune"
@@ -100,42 +100,6 @@ import Testing
         #expect(wrongTask.status != 0 && wrongTask.stderr.contains("cannot serve sequence classification"), "\(wrongTask.stderr)")
     }
 
-    /// Ctrl-C after some steps, then `--resume`: the log and the model equal an uninterrupted run's.
-    @Test func resumesExactlyAfterAnInterrupt() throws {
-        let directory = try CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let flags = ["--model", Self.fixture + "/init", "--task", "classification", "--train", Self.fixture + "/train.json",
-                     "--max-seq-length", "48", "--batch-size", "2", "--learning-rate", "1e-3", "--epochs", "6", "--dropout", "0.1", "--seed", "5"]
-        let whole = directory.appendingPathComponent("whole").path
-        try #require(try CLI.zen(["finetune", "--output", whole] + flags).status == 0)
-
-        let interrupted = directory.appendingPathComponent("interrupted").path
-        let process = Process()
-        process.executableURL = CLI.executable
-        process.arguments = ["finetune", "--output", interrupted] + flags
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let log = interrupted + "/train_log.jsonl"
-        while process.isRunning, ((try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 10 {
-            usleep(2_000)
-        }
-        process.interrupt()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 130, "the run finished before the interrupt; status \(process.terminationStatus)")
-        #expect(FileManager.default.fileExists(atPath: interrupted + "/checkpoint/trainer_state.json"))
-        let resumed = try CLI.zen(["finetune", "--output", interrupted, "--resume"] + flags)
-        try #require(resumed.status == 0, "\(resumed.stderr)")
-
-        let wholeLog = try CLI.jsonLines(whole + "/train_log.jsonl"), resumedLog = try CLI.jsonLines(log)
-        #expect(wholeLog.count == 72 && resumedLog.count == 72)
-        for (a, b) in zip(wholeLog, resumedLog) {
-            #expect(a["step"] as? Int == b["step"] as? Int)
-            #expect(abs((a["loss"] as! NSNumber).doubleValue - (b["loss"] as! NSNumber).doubleValue) < 1e-6, "step \(a["step"]!)")
-        }
-        #expect(!FileManager.default.fileExists(atPath: interrupted + "/checkpoint"))
-    }
-
     @Test func badInput() throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -172,7 +136,12 @@ import Testing
         #expect(try CLI.jsonLines(diverged + "/train_log.jsonl").count == 1)
 
         let nothing = try CLI.zen(base + ["--train", train, "--output", directory.appendingPathComponent("d").path, "--resume"])
-        #expect(nothing.status != 0 && nothing.stderr.contains("nothing to resume"))
+        #expect(nothing.status != 0 && nothing.stderr.contains("nothing to resume: \(directory.appendingPathComponent("d").path) holds no checkpoint"),
+                "\(nothing.stderr)")
+        for interval in ["0", "-5", "10x"] {
+            let never = try CLI.zen(base + ["--train", train, "--output", directory.appendingPathComponent("f").path, "--save-every", interval])
+            #expect(never.status != 0 && never.stderr.contains("--save-every"), "\(never.stderr)")
+        }
 
         let smoothing = try CLI.zen(base + ["--train", train, "--output", directory.appendingPathComponent("e").path, "--label-smoothing", "1"])
         #expect(smoothing.status != 0 && smoothing.stderr.contains("--label-smoothing must be in [0, 1)"))
