@@ -38,7 +38,9 @@ public struct ZenConfig: Sendable, Equatable {
             guard case .unreadableFile(_, let reason) = error else { throw .unreadable(path: path, reason: error.description) }
             throw .unreadable(path: path, reason: reason)
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        let value: JSONValue
+        do { value = try JSONInput.parse(data) } catch { throw .invalidConfig(path: path, reason: "not valid JSON: \(error)") }
+        guard case .object = value, let object = value.foundationObject as? [String: Any] else {
             throw .invalidConfig(path: path, reason: "not a JSON object")
         }
         try self.init(json: object, path: path)

@@ -213,7 +213,7 @@ private struct Parser {
     }
 
     /// `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`: an integer when it is written as one
-    /// and fits 64 bits, else a finite double.
+    /// and fits 64 bits (signed, or unsigned above `Int64.max`), else a finite double.
     private mutating func number() throws(JSONSyntaxError) -> JSONValue {
         let start = index
         func digits(_ parser: inout Parser) -> Int {
@@ -242,6 +242,7 @@ private struct Parser {
         }
         let lexeme = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral, let value = Int64(lexeme) { return .integer(value) }
+        if integral, let value = UInt64(lexeme) { return .unsigned(value) }
         guard let value = Double(lexeme), value.isFinite else {
             index = start
             throw failure("the number \(lexeme) is too large")

@@ -2,7 +2,8 @@ import Foundation
 
 /// Any JSON value, for fields such as `id` that are copied from input to output untouched.
 public enum JSONValue: Codable, Sendable, Equatable {
-    case null, bool(Bool), integer(Int64), number(Double), string(String)
+    /// `unsigned` is an integer above `Int64.max` that fits 64 bits (a seed, a hash).
+    case null, bool(Bool), integer(Int64), unsigned(UInt64), number(Double), string(String)
     case array([JSONValue]), object([String: JSONValue])
 
     /// Read from `JSONInput`, the value is taken as parsed; from another decoder, by trying
@@ -28,10 +29,26 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .integer(let value): try container.encode(value)
+        case .unsigned(let value): try container.encode(value)
         case .number(let value): if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
         case .string(let value): try container.encode(value)
         case .array(let values): try container.encode(values)
         case .object(let fields): try container.encode(fields)
+        }
+    }
+
+    /// The value as `JSONSerialization` gives it (`NSNull`, `NSNumber`, `String`, arrays and
+    /// dictionaries), for code written against that form.
+    public var foundationObject: Any {
+        switch self {
+        case .null: NSNull()
+        case .bool(let value): NSNumber(value: value)
+        case .integer(let value): NSNumber(value: value)
+        case .unsigned(let value): NSNumber(value: value)
+        case .number(let value): NSNumber(value: value)
+        case .string(let value): value
+        case .array(let values): values.map(\.foundationObject)
+        case .object(let fields): fields.mapValues(\.foundationObject)
         }
     }
 
@@ -69,7 +86,7 @@ struct JSONValueDecoder: Decoder {
         let kind = switch value {
         case .null: "null"
         case .bool: "a boolean"
-        case .integer, .number: "a number"
+        case .integer, .unsigned, .number: "a number"
         case .string: "a string"
         case .array: "an array"
         case .object: "an object"
@@ -155,6 +172,7 @@ extension JSONValueDecoder: SingleValueDecodingContainer {
     func decode(_ type: Double.Type) throws -> Double {
         switch value {
         case .integer(let integer): return Double(integer)
+        case .unsigned(let integer): return Double(integer)
         case .number(let number): return number
         default: throw mismatch(type)
         }
@@ -177,12 +195,14 @@ extension JSONValueDecoder: SingleValueDecodingContainer {
     private func decodeInteger<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
         let exact: I? = switch value {
         case .integer(let integer): I(exactly: integer)
+        case .unsigned(let integer): I(exactly: integer)
         case .number(let number): I(exactly: number)
         default: throw mismatch(type)
         }
         guard let exact else {
             let number = switch value {
             case .integer(let integer): "\(integer)"
+            case .unsigned(let integer): "\(integer)"
             case .number(let number): "\(number)"
             default: "the value"
             }

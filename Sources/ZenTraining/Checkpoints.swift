@@ -128,7 +128,7 @@ extension Checkpoints {
         }
         let state: TrainingState
         do {
-            state = try JSONDecoder().decode(TrainingState.self, from: TextFile.contents(of: statePath))
+            state = try JSONInput.decode(TrainingState.self, from: TextFile.contents(of: statePath))
         } catch {
             throw CheckpointDamage(reason: "its trainer_state.json cannot be read (\(error))")
         }
@@ -191,7 +191,8 @@ struct SavedModel {
     let maxSeqLength: Int
 
     init(source: String, weighting: NgramWeighting, maxSeqLength: Int) throws {
-        baseConfig = (try JSONSerialization.jsonObject(with: TextFile.contents(of: source + "/config.json")) as? [String: Any]) ?? [:]
+        // The source loaded, so its config.json is a JSON object.
+        baseConfig = try JSONInput.parse(TextFile.contents(of: source + "/config.json", kind: .regularFile)).foundationObject as? [String: Any] ?? [:]
         vocabulary = try TextFile.contents(of: source + "/vocab.txt")
         ngrams = try TextFile.contents(of: source + "/ngram.txt")
         (self.weighting, self.maxSeqLength) = (weighting, maxSeqLength)

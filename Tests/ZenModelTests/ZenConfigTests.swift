@@ -63,6 +63,20 @@ import Testing
         }
     }
 
+    /// config.json is read by the one strict JSON reader: a key given twice (which value wins is
+    /// up to the reader) or a trailing comma is refused with its column.
+    @Test(arguments: [
+        (#"{"hidden_size": 64, "hidden_size": 32}"#, #"not valid JSON: the key "hidden_size" is given twice in one object at column 21"#),
+        (#"{"hidden_size": 64,}"#, "not valid JSON: a trailing comma before '}' at column 20"),
+        ("[64]", "not a JSON object"),
+    ])
+    func aConfigFileIsStrictJSON(_ text: String, _ reason: String) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: CheckpointError.invalidConfig(path: path, reason: reason)) { try ZenConfig(contentsOf: path) }
+    }
+
     @Test func missingKey() {
         do {
             _ = try config(removing: "word_size")

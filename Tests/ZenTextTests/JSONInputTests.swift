@@ -14,7 +14,7 @@ import ZenText
     @Test func valuesAsWritten() throws {
         let value = try parse(#" {"a": [1, -0, 2.5, 1e2, 9223372036854775808, true, false, null], "b": {"c": "\"\\\/\b\f\n\r\t\u00e9"}} "#)
         #expect(value == .object([
-            "a": .array([.integer(1), .integer(0), .number(2.5), .number(100), .number(9223372036854775808), .bool(true), .bool(false), .null]),
+            "a": .array([.integer(1), .integer(0), .number(2.5), .number(100), .unsigned(9223372036854775808), .bool(true), .bool(false), .null]),
             "b": .object(["c": .string("\"\\/\u{08}\u{0C}\n\r\t\u{E9}")]),
         ]))
         #expect(try parse(#""好 😀""#) == .string("好 😀"))
@@ -65,6 +65,13 @@ import ZenText
         #expect(start.duration(to: .now) < .seconds(30), "200 lines nested \(depth) deep must take milliseconds, not seconds each")
         let tooDeep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(syntaxError(tooDeep)?.reason == "arrays and objects nested deeper than 512 levels")
+    }
+
+    @Test func integersBeyond64BitsAreNumbers() throws {
+        #expect(try parse("18446744073709551615") == .unsigned(.max))
+        #expect(try parse("18446744073709551616") == .number(18446744073709551616))
+        #expect(try parse("-9223372036854775809") == .number(-9223372036854775809))
+        #expect(try JSONInput.decode(UInt64.self, from: Data("18446744073709551615".utf8)) == .max)
     }
 
     struct Request: Decodable, Equatable {
