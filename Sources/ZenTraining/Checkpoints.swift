@@ -67,7 +67,7 @@ extension Checkpoints {
         }
         renamed = true
         syncDirectory(output)
-        for earlier in try checkpoints(in: output) where earlier.step != state.step { discard(earlier.directory, in: output) }
+        for earlier in (try? checkpoints(in: output)) ?? [] where earlier.step != state.step { discard(earlier.directory, in: output) }
         return ResumableCheckpoint(directory: directory, state: state)
     }
 

@@ -3,7 +3,8 @@ import Testing
 
 /// `zen finetune` stopped by Ctrl-C or SIGTERM, killed outright, or left with a checkpoint whose
 /// files do not belong together: every resume ends with the uninterrupted run's model, byte for
-/// byte, or is refused.
+/// byte, or is refused. The tests wait for `zen` with `async` sleeps: a thread of the test
+/// runner's small pool blocked for the tens of seconds these runs take starved the server tests.
 @Suite struct FineTuneResumeTests {
     typealias CLI = FeaturesCommandTests
 
@@ -14,19 +15,20 @@ import Testing
                         "--learning-rate", "1e-3", "--epochs", "6", "--dropout", "0.1", "--seed", "5"]
 
     /// The uninterrupted run, in `directory/whole`.
-    static func wholeRun(in directory: URL) throws -> String {
-        let whole = directory.appendingPathComponent("whole").path
-        let run = try CLI.zen(["finetune", "--output", whole] + flags)
-        try #require(run.status == 0, "\(run.stderr)")
-        #expect(try CLI.jsonLines(whole + "/train_log.jsonl").count == 72)
-        return whole
+    static func wholeRun(in directory: URL) async throws -> String {
+        let whole = try Finetune(output: directory.appendingPathComponent("whole").path)
+        let stderr = try await whole.finish()
+        try #require(whole.process.terminationStatus == 0, "\(stderr)")
+        #expect(try CLI.jsonLines(whole.output + "/train_log.jsonl").count == 72)
+        return whole.output
     }
 
-    /// A run of `zen finetune` in the background; its standard error is read when it ends.
-    struct Background {
+    /// `zen finetune --output output` with `flags` and `extra`, in the background; its standard
+    /// error goes to `output.stderr`, beside the output directory.
+    struct Finetune {
         let process = Process()
-        let stderr = Pipe()
         let output: String
+        var stderrPath: String { output + ".stderr" }
 
         /// With `fileSizeLimit` (KiB), a write past it fails as on a full disk (`file too large`).
         init(output: String, _ extra: [String] = [], fileSizeLimit: Int? = nil) throws {
@@ -40,16 +42,16 @@ import Testing
                 process.executableURL = CLI.executable
                 process.arguments = arguments
             }
-            process.standardError = stderr
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: stderrPath)
             process.standardOutput = FileHandle.nullDevice
             try process.run()
         }
 
         /// Waits for the end; returns standard error.
-        func finish() -> String {
-            let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return text
+        func finish() async throws -> String {
+            while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+            return try String(contentsOfFile: stderrPath, encoding: .utf8)
         }
 
         var loggedSteps: Int {
@@ -57,19 +59,19 @@ import Testing
         }
 
         /// Sends `signal` once `ready` holds, and waits for the end; returns standard error.
-        func send(_ signal: Int32, when ready: () -> Bool) throws -> String {
-            while process.isRunning, !ready() { usleep(1_000) }
+        func send(_ signal: Int32, when ready: () -> Bool) async throws -> String {
+            while process.isRunning, !ready() { try await Task.sleep(for: .milliseconds(1)) }
             try #require(process.isRunning, "the run finished before the signal")
             kill(process.processIdentifier, signal)
-            return finish()
+            return try await finish()
         }
     }
 
     /// A run in `directory/name` stopped by SIGTERM once `steps` steps are logged: its output
     /// directory and the step of the one checkpoint it saved.
-    static func stopped(in directory: URL, _ name: String, after steps: Int) throws -> (output: String, step: Int) {
-        let run = try Background(output: directory.appendingPathComponent(name).path)
-        _ = try run.send(SIGTERM) { run.loggedSteps >= steps }
+    static func stopped(in directory: URL, _ name: String, after steps: Int) async throws -> (output: String, step: Int) {
+        let run = try Finetune(output: directory.appendingPathComponent(name).path)
+        _ = try await run.send(SIGTERM) { run.loggedSteps >= steps }
         try #require(try entries(run.output) == ["checkpoint-\(run.loggedSteps)"])
         return (run.output, run.loggedSteps)
     }
@@ -81,10 +83,11 @@ import Testing
     /// Resumes the run in `output` with `extra` flags, which must go on from `step` and end with
     /// the model, config and log of the uninterrupted run in `whole`, byte for byte, and no
     /// checkpoint left.
-    static func resume(_ output: String, from step: Int, as whole: String, _ extra: [String] = []) throws {
-        let resumed = try CLI.zen(["finetune", "--output", output, "--resume"] + extra + flags)
-        try #require(resumed.status == 0, "\(resumed.stderr)")
-        #expect(resumed.stderr.contains("resuming at step \(step) of"), "\(resumed.stderr)")
+    static func resume(_ output: String, from step: Int, as whole: String, _ extra: [String] = []) async throws {
+        let resumed = try Finetune(output: output, ["--resume"] + extra)
+        let stderr = try await resumed.finish()
+        try #require(resumed.process.terminationStatus == 0, "\(stderr)")
+        #expect(stderr.contains("resuming at step \(step) of"), "\(stderr)")
         for file in ["model.safetensors", "config.json", "train_log.jsonl"] {
             let same = try Data(contentsOf: URL(fileURLWithPath: output + "/" + file)) == Data(contentsOf: URL(fileURLWithPath: whole + "/" + file))
             #expect(same, "\(file) differs from the uninterrupted run's")
@@ -96,12 +99,12 @@ import Testing
     /// Ctrl-C or SIGTERM saves a checkpoint of the step done and exits 128 + the signal; `--resume`
     /// then ends with the uninterrupted run's model and log.
     @Test(arguments: [SIGINT, SIGTERM])
-    func stopsOnASignalAndResumesByteForByte(signal: Int32) throws {
+    func stopsOnASignalAndResumesByteForByte(signal: Int32) async throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let whole = try Self.wholeRun(in: directory)
-        let run = try Background(output: directory.appendingPathComponent("stopped").path)
-        let stderr = try run.send(signal) { run.loggedSteps >= 10 }
+        let whole = try await Self.wholeRun(in: directory)
+        let run = try Finetune(output: directory.appendingPathComponent("stopped").path)
+        let stderr = try await run.send(signal) { run.loggedSteps >= 10 }
         try #require(run.process.terminationStatus == 128 + signal, "status \(run.process.terminationStatus): \(stderr)")
         let step = run.loggedSteps
         let checkpoint = run.output + "/checkpoint-\(step)"
@@ -109,35 +112,35 @@ import Testing
                 "\(stderr)")
         #expect(try Self.entries(run.output) == ["checkpoint-\(step)"])
 
-        try Self.resume(run.output, from: step, as: whole)
+        try await Self.resume(run.output, from: step, as: whole)
     }
 
     /// `--save-every 5` saves in the middle of epochs; after SIGKILL (nothing saved on the way
     /// out) `--resume` continues from the newest of them and ends byte for byte as the
     /// uninterrupted run, which saved only every 10 minutes.
-    @Test func savesMidEpochAndResumesAfterAKill() throws {
+    @Test func savesMidEpochAndResumesAfterAKill() async throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let whole = try Self.wholeRun(in: directory)
-        let run = try Background(output: directory.appendingPathComponent("killed").path, ["--save-every", "5"])
-        _ = try run.send(SIGKILL) { FileManager.default.fileExists(atPath: run.output + "/checkpoint-5") }
+        let whole = try await Self.wholeRun(in: directory)
+        let run = try Finetune(output: directory.appendingPathComponent("killed").path, ["--save-every", "5"])
+        _ = try await run.send(SIGKILL) { FileManager.default.fileExists(atPath: run.output + "/checkpoint-5") }
         let left = try Self.entries(run.output)
         let newest = try #require(left.compactMap { Int($0.dropFirst("checkpoint-".count)) }.max(), "no checkpoint left by the killed run: \(left)")
         try #require(newest % 5 == 0 && newest % 12 != 0, "the newest checkpoint, of step \(newest), is not one of the middle of an epoch")
 
-        try Self.resume(run.output, from: newest, as: whole, ["--save-every", "5"])
+        try await Self.resume(run.output, from: newest, as: whole, ["--save-every", "5"])
     }
 
     /// A checkpoint whose model is not the one saved with its state is refused, naming the
     /// directory, the file and the previous complete checkpoint; nothing is removed. Doing what
     /// the message says (removing the newest) resumes from the previous one, exactly, and the
     /// leftover of a save that was cut off does not get in the way.
-    @Test func refusesAMixedCheckpointAndResumesFromThePreviousOne() throws {
+    @Test func refusesAMixedCheckpointAndResumesFromThePreviousOne() async throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let whole = try Self.wholeRun(in: directory)
-        let (early, first) = try Self.stopped(in: directory, "early", after: 3)
-        let (late, second) = try Self.stopped(in: directory, "late", after: 8)
+        let whole = try await Self.wholeRun(in: directory)
+        let (early, first) = try await Self.stopped(in: directory, "early", after: 3)
+        let (late, second) = try await Self.stopped(in: directory, "late", after: 8)
         try #require(first < second)
         let files = FileManager.default
         let previous = late + "/checkpoint-\(first)", newest = late + "/checkpoint-\(second)"
@@ -148,31 +151,32 @@ import Testing
         try files.createDirectory(atPath: leftover, withIntermediateDirectories: false)
         try Data("half a model".utf8).write(to: URL(fileURLWithPath: leftover + "/model.safetensors"))
 
-        let refused = try CLI.zen(["finetune", "--output", late, "--resume"] + Self.flags)
-        #expect(refused.status != 0)
-        #expect(refused.stderr.contains("cannot resume from \(newest): model.safetensors is not the file saved with trainer_state.json "
-            + "(step \(second)): its contents differ. Its parts do not belong together"), "\(refused.stderr)")
-        #expect(refused.stderr.contains("Remove \(newest) and run again with --resume to continue from the previous complete checkpoint, \(previous)"),
-                "\(refused.stderr)")
+        let refused = try Finetune(output: late, ["--resume"])
+        let stderr = try await refused.finish()
+        #expect(refused.process.terminationStatus != 0)
+        #expect(stderr.contains("cannot resume from \(newest): model.safetensors is not the file saved with trainer_state.json "
+            + "(step \(second)): its contents differ. Its parts do not belong together"), "\(stderr)")
+        #expect(stderr.contains("Remove \(newest) and run again with --resume to continue from the previous complete checkpoint, \(previous)"),
+                "\(stderr)")
         #expect(try Self.entries(late) == [".checkpoint-\(second + 1).k3x9.partial", "checkpoint-\(first)", "checkpoint-\(second)"])
         #expect(try CLI.jsonLines(late + "/train_log.jsonl").count == second)
 
         try files.removeItem(atPath: newest)
-        try Self.resume(late, from: first, as: whole)
+        try await Self.resume(late, from: first, as: whole)
     }
 
     /// A save that fails (a file past the file-size limit, as on a full disk) stops the run with
     /// an error naming the checkpoint and the file; its temporary directory goes, the previous
     /// checkpoint stays whole, and resuming from it ends byte for byte as the uninterrupted run.
-    @Test func aFailedSaveKeepsThePreviousCheckpoint() throws {
+    @Test func aFailedSaveKeepsThePreviousCheckpoint() async throws {
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let whole = try Self.wholeRun(in: directory)
-        let (output, step) = try Self.stopped(in: directory, "full", after: 3)
+        let whole = try await Self.wholeRun(in: directory)
+        let (output, step) = try await Self.stopped(in: directory, "full", after: 3)
 
         // 5,000 KiB: the model (3.4 MB) fits, the optimizer's moments (6.8 MB) do not.
-        let limited = try Background(output: output, ["--resume", "--save-every", "1"], fileSizeLimit: 5000)
-        let stderr = limited.finish()
+        let limited = try Finetune(output: output, ["--resume", "--save-every", "1"], fileSizeLimit: 5000)
+        let stderr = try await limited.finish()
         #expect(limited.process.terminationStatus != 0)
         let failed = output + "/checkpoint-\(step + 1)"
         #expect(stderr.contains("cannot save the checkpoint \(failed): cannot write \(output)/.checkpoint-\(step + 1)."), "\(stderr)")
@@ -180,6 +184,6 @@ import Testing
             + "once the cause is fixed, continue with --resume"), "\(stderr)")
         #expect(try Self.entries(output) == ["checkpoint-\(step)"])
 
-        try Self.resume(output, from: step, as: whole)
+        try await Self.resume(output, from: step, as: whole)
     }
 }
