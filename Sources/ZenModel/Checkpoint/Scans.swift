@@ -7,12 +7,12 @@ import ZenTensor
 // the compute threads, and in a ZIP archive they are one pass: each block of an entry is scanned
 // right after its CRC brought it into the cache.
 
-enum CRC32 {
+package enum CRC32 {
     /// The CRC-32 of `bytes` as ZIP computes it (torch records one for every entry, and checking
     /// it catches a flipped bit or a misplaced entry), computed in C with carry-less
     /// multiplication: a table-driven loop in Swift took 1.5 s for 2.7 GB. With `floats`, also
     /// whether any element of that type is a NaN or an infinity.
-    static func checksum(_ bytes: UnsafeRawBufferPointer, scanning floats: DType? = nil, parts: Int? = nil)
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, scanning floats: DType? = nil, parts: Int? = nil)
         -> (crc: UInt32, nonFinite: Bool) {
         nonisolated(unsafe) let bytes = bytes
         let results = inParallel(bytes.count, parts: parts) { range in
