@@ -54,15 +54,25 @@ import Testing
             return try String(contentsOfFile: stderrPath, encoding: .utf8)
         }
 
-        var loggedSteps: Int {
+        var loggedSteps: Int { Self.loggedSteps(in: output) }
+
+        static func loggedSteps(in output: String) -> Int {
             ((try? String(contentsOfFile: output + "/train_log.jsonl", encoding: .utf8))?.split(separator: "\n").count) ?? 0
         }
 
-        /// Sends `signal` once `ready` holds, and waits for the end; returns standard error.
-        func send(_ signal: Int32, when ready: () -> Bool) async throws -> String {
-            while process.isRunning, !ready() { try await Task.sleep(for: .milliseconds(1)) }
-            try #require(process.isRunning, "the run finished before the signal")
-            kill(process.processIdentifier, signal)
+        /// Sends `signal` once `ready` holds, and waits for the end; returns standard error. The
+        /// watch runs on a thread of its own: a sleep on the runner's pool, busy with other
+        /// tests, can wake long after the moment, even after the run's end.
+        func send(_ signal: Int32, when ready: @escaping @Sendable () -> Bool) async throws -> String {
+            let pid = process.processIdentifier
+            let sent = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                Thread {
+                    // kill(pid, 0) fails once the run has ended (and Process has reaped it).
+                    while kill(pid, 0) == 0, !ready() { usleep(1_000) }
+                    continuation.resume(returning: kill(pid, signal) == 0)
+                }.start()
+            }
+            try #require(sent, "the run finished before the signal")
             return try await finish()
         }
     }
@@ -71,7 +81,7 @@ import Testing
     /// directory and the step of the one checkpoint it saved.
     static func stopped(in directory: URL, _ name: String, after steps: Int) async throws -> (output: String, step: Int) {
         let run = try Finetune(output: directory.appendingPathComponent(name).path)
-        _ = try await run.send(SIGTERM) { run.loggedSteps >= steps }
+        _ = try await run.send(SIGTERM) { [output = run.output] in Finetune.loggedSteps(in: output) >= steps }
         try #require(try entries(run.output) == ["checkpoint-\(run.loggedSteps)"])
         return (run.output, run.loggedSteps)
     }
@@ -104,7 +114,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try await Self.wholeRun(in: directory)
         let run = try Finetune(output: directory.appendingPathComponent("stopped").path)
-        let stderr = try await run.send(signal) { run.loggedSteps >= 10 }
+        let stderr = try await run.send(signal) { [output = run.output] in Finetune.loggedSteps(in: output) >= 10 }
         try #require(run.process.terminationStatus == 128 + signal, "status \(run.process.terminationStatus): \(stderr)")
         let step = run.loggedSteps
         let checkpoint = run.output + "/checkpoint-\(step)"
@@ -123,7 +133,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try await Self.wholeRun(in: directory)
         let run = try Finetune(output: directory.appendingPathComponent("killed").path, ["--save-every", "5"])
-        _ = try await run.send(SIGKILL) { FileManager.default.fileExists(atPath: run.output + "/checkpoint-5") }
+        _ = try await run.send(SIGKILL) { [output = run.output] in FileManager.default.fileExists(atPath: output + "/checkpoint-5") }
         let left = try Self.entries(run.output)
         let newest = try #require(left.compactMap { Int($0.dropFirst("checkpoint-".count)) }.max(), "no checkpoint left by the killed run: \(left)")
         try #require(newest % 5 == 0 && newest % 12 != 0, "the newest checkpoint, of step \(newest), is not one of the middle of an epoch")
@@ -140,8 +150,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try await Self.wholeRun(in: directory)
         let (early, first) = try await Self.stopped(in: directory, "early", after: 3)
-        let (late, second) = try await Self.stopped(in: directory, "late", after: 8)
-        try #require(first < second)
+        let (late, second) = try await Self.stopped(in: directory, "late", after: first + 5)
         let files = FileManager.default
         let previous = late + "/checkpoint-\(first)", newest = late + "/checkpoint-\(second)"
         try files.moveItem(atPath: early + "/checkpoint-\(first)", toPath: previous)
@@ -158,7 +167,7 @@ import Testing
             + "(step \(second)): its contents differ. Its parts do not belong together"), "\(stderr)")
         #expect(stderr.contains("Remove \(newest) and run again with --resume to continue from the previous complete checkpoint, \(previous)"),
                 "\(stderr)")
-        #expect(try Self.entries(late) == [".checkpoint-\(second + 1).k3x9.partial", "checkpoint-\(first)", "checkpoint-\(second)"])
+        #expect(Set(try Self.entries(late)) == [".checkpoint-\(second + 1).k3x9.partial", "checkpoint-\(first)", "checkpoint-\(second)"])
         #expect(try CLI.jsonLines(late + "/train_log.jsonl").count == second)
 
         try files.removeItem(atPath: newest)
