@@ -66,7 +66,7 @@ extension TestClientProtocol {
 }
 
 /// Polls `condition` until it holds; past `limit`, fails the test naming `what` instead of waiting forever.
-func waitUntil(_ what: String, within limit: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+func waitUntil(_ what: String, within limit: Duration = .seconds(300), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + limit
     while try await !condition() {
         guard ContinuousClock.now < deadline else {
