@@ -60,8 +60,8 @@ public struct FineTuningRun {
             switch self {
             case .steps(let steps): return String(steps)
             case .seconds(let seconds):
-                let (count, unit) = seconds.truncatingRemainder(dividingBy: 3600) == 0 ? (seconds / 3600, "h")
-                    : seconds.truncatingRemainder(dividingBy: 60) == 0 ? (seconds / 60, "m") : (seconds, "s")
+                let (count, unit) = seconds > 0 && seconds.truncatingRemainder(dividingBy: 3600) == 0 ? (seconds / 3600, "h")
+                    : seconds > 0 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? (seconds / 60, "m") : (seconds, "s")
                 return String(format: "%g", count) + unit
             }
         }

@@ -84,6 +84,7 @@ import ZenTraining
         #expect(FineTuningRun.CheckpointInterval("2h") == .seconds(7200))
         for text in ["200", "30s", "10m", "2h", "90s"] { #expect(FineTuningRun.CheckpointInterval(text)?.description == text) }
         #expect(FineTuningRun.CheckpointInterval.standard.description == "10m")
+        #expect(FineTuningRun.CheckpointInterval.seconds(0).description == "0s")
         for bad in ["0", "-3", "0m", "m", "10x", "", "nanm", "infh"] { #expect(FineTuningRun.CheckpointInterval(bad) == nil, "\(bad)") }
     }
 
