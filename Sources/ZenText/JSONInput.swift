@@ -121,14 +121,7 @@ private struct Parser {
                 index = keyStart
                 throw failure("the key \"\(key)\" is given twice in one object")
             }
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of text; expected ',' or '}'") }
-            index += 1
-            switch bytes[index - 1] {
-            case UInt8(ascii: ","): continue
-            case UInt8(ascii: "}"): return .object(fields)
-            default: index -= 1; throw failure("unexpected \(found); expected ',' or '}'")
-            }
+            if try closes(with: "}") { return .object(fields) }
         }
     }
 
@@ -141,14 +134,18 @@ private struct Parser {
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "]") { throw failure("a trailing comma before ']'") }
             elements.append(try value())
-            skipWhitespace()
-            guard index < bytes.count else { throw failure("unexpected end of text; expected ',' or ']'") }
-            index += 1
-            switch bytes[index - 1] {
-            case UInt8(ascii: ","): continue
-            case UInt8(ascii: "]"): return .array(elements)
-            default: index -= 1; throw failure("unexpected \(found); expected ',' or ']'")
-            }
+            if try closes(with: "]") { return .array(elements) }
+        }
+    }
+
+    /// After a member or element: true at the closing bracket, false at a comma (both consumed).
+    private mutating func closes(with bracket: Unicode.Scalar) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw failure("unexpected end of text; expected ',' or '\(bracket)'") }
+        switch bytes[index] {
+        case UInt8(ascii: ","): index += 1; return false
+        case UInt8(ascii: bracket): index += 1; return true
+        default: throw failure("unexpected \(found); expected ',' or '\(bracket)'")
         }
     }
 

@@ -78,13 +78,17 @@ public enum OutputFile {
         guard fsync(descriptor) == 0 else { throw OutputError(path: path, errno: errno, directory: directory(of: target)) }
         guard rename(temporary, target) == 0 else { throw OutputError(path: path, errno: errno, directory: directory(of: target)) }
         renamed = true
-        // Make the rename itself durable; a file system that cannot sync a directory has nothing to flush.
-        let directoryDescriptor = open(directory(of: target), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
-        }
+        syncDirectory(directory(of: target))
         return result
+    }
+
+    /// Makes the renames in `directory` durable (a file system that cannot sync a directory has
+    /// nothing to flush).
+    public static func syncDirectory(_ directory: String) {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
     }
 
     /// Into an existing device or FIFO, which a rename would replace instead of writing to.

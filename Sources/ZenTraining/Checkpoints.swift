@@ -66,7 +66,7 @@ extension Checkpoints {
             throw FineTuningError.checkpointNotSaved(path: directory, reason: String(cString: strerror(errno)).lowercased())
         }
         renamed = true
-        syncDirectory(output)
+        OutputFile.syncDirectory(output)
         for earlier in (try? checkpoints(in: output)) ?? [] where earlier.step != state.step { discard(earlier.directory, in: output) }
         return ResumableCheckpoint(directory: directory, state: state)
     }
@@ -169,15 +169,6 @@ extension Checkpoints {
     private static func discard(_ directory: String, in output: String) {
         guard let scratch = try? makeScratchDirectory(for: (directory as NSString).lastPathComponent, in: output) else { return }
         if rename(directory, scratch) != 0 { rmdir(scratch) } else { try? FileManager.default.removeItem(atPath: scratch) }
-    }
-
-    /// Makes the renames in `directory` durable (a file system that cannot sync a directory has
-    /// nothing to flush).
-    private static func syncDirectory(_ directory: String) {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        fsync(descriptor)
-        close(descriptor)
     }
 }
 
