@@ -71,13 +71,9 @@ extension ZenModel {
     /// the second half of `fillMask`, for callers that batch the encoder themselves.
     public func maskPredictions(features: InputFeatures, output: EncoderOutput,
                                 topK: Int = 5) throws -> (masks: [MaskPrediction], nextSentence: [Float]?) {
-        guard let head = heads.maskedLM else {
-            throw ModelError.missingHead(task: ModelTask.fillMask.description, tensor: "cls.predictions.bias")
-        }
         let maskId = vocabulary.maskId
         let positions = features.inputIds.indices.filter { features.inputIds[$0] == maskId }
-        let logits = positions.isEmpty ? Tensor(zeros: [0, config.vocabSize])
-            : head(Tensor(shape: [positions.count, config.hiddenSize], scalars: positions.flatMap { output.sequence.row($0) }))
+        let logits = try maskedLMLogits(at: positions, of: output)
         let masks = (0..<positions.count).map { index -> MaskPrediction in
             let row = logits.row(index)
             let probabilities = softmax(row)
@@ -88,6 +84,16 @@ extension ZenModel {
             head(Tensor(shape: [1, config.hiddenSize], scalars: try output.pooled(by: .pooler))).scalars
         }
         return (masks, nextSentence)
+    }
+
+    /// The masked-language-model head's vocabulary logits `[positions, V]` at `positions` of an
+    /// encoder output.
+    public func maskedLMLogits(at positions: [Int], of output: EncoderOutput) throws(ModelError) -> Tensor {
+        guard let head = heads.maskedLM else {
+            throw ModelError.missingHead(task: ModelTask.fillMask.description, tensor: "cls.predictions.bias")
+        }
+        guard !positions.isEmpty else { return Tensor(zeros: [0, config.vocabSize]) }
+        return head(output.sequence.rows(positions.map { $0..<($0 + 1) })).logits
     }
 
     /// Which tasks the checkpoint's heads can serve (see `classifierTask`).

@@ -27,6 +27,12 @@ public struct ZenConfig: Sendable, Equatable {
     /// The `max_seq_length` a fine-tuned model was trained at (our key): every command defaults
     /// to it, and the n-gram cap of its features stays the one of this length (spec section 4).
     public var maxSeqLength: Int?
+    /// Whether the n-gram encoder runs as in the reference's pre-training (`ngram_attention_mask`,
+    /// our key): attention masked to the real n-gram hits, whose token types are the segment of
+    /// their first token. Absent (false): as the reference fine-tunes and infers, all slots
+    /// attending to each other with type 0 (spec sections 5 and 7), which released and
+    /// reference-fine-tuned checkpoints need for their exact outputs. `zen pretrain` sets it.
+    public var ngramAttentionMask = false
 
     public var headSize: Int { hiddenSize / numAttentionHeads }
 
@@ -105,6 +111,11 @@ public struct ZenConfig: Sendable, Equatable {
             maxSeqLength = length
         }
 
+        if let flag = json["ngram_attention_mask"] {
+            guard let flag = flag as? Bool else { throw invalid("ngram_attention_mask must be true or false") }
+            ngramAttentionMask = flag
+        }
+
         for (key, value) in [("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),
                              ("num_attention_heads", numAttentionHeads), ("intermediate_size", intermediateSize),
                              ("type_vocab_size", typeVocabSize), ("vocab_size", vocabSize), ("word_size", wordSize)] where value <= 0 {
@@ -164,6 +175,7 @@ extension ZenConfig {
         if let ngramWeighting { object["ngram_weighting"] = ngramWeighting.rawValue }
         if let maxSeqLength { object["max_seq_length"] = maxSeqLength }
         if maxNgrams != NgramDictionary.slotCount { object["max_ngrams"] = maxNgrams }
+        if ngramAttentionMask { object["ngram_attention_mask"] = true } else { object["ngram_attention_mask"] = nil }
         return object
     }
 }

@@ -2,10 +2,9 @@ import Foundation
 import ZenTensor
 
 /// `torch.optim.AdamW`: decoupled weight decay (`p ← p · (1 − lr · wd)`), then the bias-corrected
-/// Adam step, in float32 with the corrections in double, as PyTorch computes them. Parameters
-/// whose name contains `bias`, `LayerNorm.weight` or `LayerNorm.bias` are not decayed (the
-/// reference's rule, which also spares `r_r_bias` and `r_w_bias`).
-public struct AdamW: Sendable {
+/// Adam step, in float32 with the corrections in double, as PyTorch computes them; the
+/// reference's parameters without decay (`Optimizer.decays`).
+public struct AdamW: Optimizer {
     public var beta1: Double = 0.9
     public var beta2: Double = 0.999
     public var epsilon: Float = 1e-8
@@ -26,12 +25,6 @@ public struct AdamW: Sendable {
         (self.steps, self.firstMoments, self.secondMoments) = (steps, firstMoments, secondMoments)
     }
 
-    public static func decays(_ name: String) -> Bool {
-        !(name.contains("bias") || name.contains("LayerNorm.weight") || name.contains("LayerNorm.bias"))
-    }
-
-    /// One step at `learningRate` over every parameter that `parameters` visits and that has a
-    /// gradient (the others, like torch's parameters without `.grad`, stay as they are).
     public mutating func step(gradients: [String: Tensor], learningRate: Double,
                               parameters: (_ update: (String, inout Tensor) -> Void) -> Void) {
         steps += 1

@@ -33,6 +33,8 @@ public struct StepRecord: Sendable, Equatable {
     public var step: Int
     /// The batch's mean loss (over its micro-batches).
     public var loss: Double
+    /// Pre-training: the two parts of `loss`.
+    public var parts: PreTrainingLoss?
     /// The learning rate this step used.
     public var learningRate: Double
     public var epoch: Int

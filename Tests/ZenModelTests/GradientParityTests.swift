@@ -18,7 +18,7 @@ import ZenTraining
         var gradients = ParameterGradients()
         let loss = try trainable.loss(batch, labels: cases.map { $0["label"] as! Int }, dropoutSeed: nil, gradients: &gradients)
         #expect(abs(loss - (ModelFixtures.expected(name)["loss_first8"] as! Double)) < 1e-5)
-        try Self.compare(gradients, name: name)
+        try Self.compare(gradients, reference: ModelFixtures.path(name) + "/grads.safetensors")
     }
 
     @Test func tokenClassifier() throws {
@@ -35,13 +35,13 @@ import ZenTraining
         var gradients = ParameterGradients()
         let loss = try trainable.loss(batch, dropoutSeed: nil, gradients: &gradients)
         #expect(abs(loss - (ModelFixtures.expected(name)["loss"] as! Double)) < 1e-5)
-        try Self.compare(gradients, name: name)
+        try Self.compare(gradients, reference: ModelFixtures.path(name) + "/grads.safetensors")
     }
 
     /// Every reference gradient has ours, ours has no extra ones, and each agrees to relative 1e-3
     /// of its norm (gradients below 1e-6, such as the key biases' rounding noise, only absolutely).
-    static func compare(_ gradients: ParameterGradients, name: String) throws {
-        let reference = try SafeTensors.read(ModelFixtures.path(name) + "/grads.safetensors")
+    static func compare(_ gradients: ParameterGradients, reference path: String) throws {
+        let reference = try SafeTensors.read(path)
         let ours = Dictionary(uniqueKeysWithValues: gradients.tensors.map { (WeightStore.referenceName($0.key), $0.value) })
         #expect(Set(ours.keys) == Set(reference.keys))
         for (parameter, data) in reference {

@@ -5,9 +5,9 @@ package struct Heads: Sendable, ParameterWalkable {
     /// `classifier`: sequence classification over the pooled output, or token classification
     /// over every position (`ZenModel.classifierTask` tells which).
     package var classifier: Linear?
-    var maskedLM: MaskedLMHead?
+    package var maskedLM: MaskedLMHead?
     /// `cls.seq_relationship`: next-sentence prediction over the pooled output.
-    var nextSentence: Linear?
+    package var nextSentence: Linear?
     /// `qa_outputs`: start and end logits of span extraction.
     var span: Linear?
 
@@ -24,9 +24,9 @@ package struct Heads: Sendable, ParameterWalkable {
         if store.contains("qa_outputs.weight") { span = Linear("qa_outputs", inputs: hidden, outputs: 2) }
     }
 
-    /// A fine-tuned model's only head.
-    package init(classifier: Linear) {
-        self.classifier = classifier
+    /// A trained model's heads.
+    package init(classifier: Linear? = nil, maskedLM: MaskedLMHead? = nil, nextSentence: Linear? = nil) {
+        (self.classifier, self.maskedLM, self.nextSentence) = (classifier, maskedLM, nextSentence)
     }
 
     package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
@@ -39,14 +39,14 @@ package struct Heads: Sendable, ParameterWalkable {
 
 /// `decoder(LN(GELU(dense(X)))) + bias`, the decoder tied to the character embeddings unless the
 /// checkpoint stores its own copy.
-struct MaskedLMHead: Sendable, ParameterWalkable {
-    var transform: Linear
-    var norm: LayerNorm
-    var decoder: Linear
+package struct MaskedLMHead: Sendable, ParameterWalkable {
+    package var transform: Linear
+    package var norm: LayerNorm
+    package var decoder: Linear
     /// The decoder's weight is the character embedding table, not a parameter of its own.
-    let tied: Bool
+    package let tied: Bool
 
-    init(config: ZenConfig, tied: Bool) {
+    package init(config: ZenConfig, tied: Bool) {
         let hidden = config.hiddenSize
         transform = Linear("cls.predictions.transform.dense", inputs: hidden, outputs: hidden)
         norm = LayerNorm("cls.predictions.transform.LayerNorm", width: hidden, eps: config.layerNormEps)
@@ -54,8 +54,13 @@ struct MaskedLMHead: Sendable, ParameterWalkable {
         self.tied = tied
     }
 
+    /// `head` with its decoder tied to the embeddings instead of its own copy of them.
+    package init(tying head: MaskedLMHead) {
+        (transform, norm, decoder, tied) = (head.transform, head.norm, head.decoder, true)
+    }
+
     /// The decoder's bias is stored as `cls.predictions.bias`, as in BERT.
-    mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
+    package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
         try transform.walkParameters(&visitor)
         try norm.walkParameters(&visitor)
         if !tied {
@@ -65,6 +70,18 @@ struct MaskedLMHead: Sendable, ParameterWalkable {
         try visitor.visit("cls.predictions.bias", shape: [decoder.outputs], kind: .bias, &decoder.bias)
     }
 
-    /// Vocabulary logits `[rows, V]` for the given rows of the sequence output.
-    func callAsFunction(_ states: Tensor) -> Tensor { decoder(norm(gelu(transform(states)))) }
+    /// Vocabulary logits `[rows, V]` for the given rows of the sequence output; with `training`,
+    /// also what the backward pass reads.
+    package func callAsFunction(_ states: Tensor, training: Bool = false) -> (logits: Tensor, activations: MaskedLMActivations?) {
+        let preActivation = transform(states)
+        guard training else { return (decoder(norm(gelu(consume preActivation))), nil) }
+        let activation = gelu(preActivation)
+        let normalized = norm(activation)
+        return (decoder(normalized), MaskedLMActivations(input: states, preActivation: preActivation, activation: activation, normalized: normalized))
+    }
+}
+
+/// What the masked-language-model head's backward pass reads from its forward pass.
+package struct MaskedLMActivations: Sendable {
+    package let input, preActivation, activation, normalized: Tensor
 }

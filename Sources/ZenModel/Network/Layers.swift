@@ -22,7 +22,7 @@ package struct Linear: Sendable, ParameterWalkable {
     }
 
     /// Takes `weight` and packs it for `precision` (the MLM decoder shares the word embeddings).
-    mutating func use(weight: Tensor, precision: Precision) {
+    package mutating func use(weight: Tensor, precision: Precision) {
         self.weight = weight
         pack(precision)
     }
@@ -54,7 +54,7 @@ package struct LayerNorm: Sendable, ParameterWalkable {
     package var weight = Tensor.unset
     package var bias = Tensor.unset
 
-    init(_ name: String, width: Int, eps: Float) {
+    package init(_ name: String, width: Int, eps: Float) {
         (self.name, self.width, self.eps) = (name, width, eps)
     }
 

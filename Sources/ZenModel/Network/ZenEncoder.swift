@@ -15,8 +15,11 @@ package struct Embeddings: Sendable, ParameterWalkable {
         norm = LayerNorm(name + ".LayerNorm", width: width, eps: config.layerNormEps)
     }
 
+    /// The table's parameter name (the MLM decoder's gradient adds into it).
+    package var tableName: String { name + ".word_embeddings.weight" }
+
     package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
-        try visitor.visit(name + ".word_embeddings.weight", shape: [entries, width], kind: .embedding, &table)
+        try visitor.visit(tableName, shape: [entries, width], kind: .embedding, &table)
         try visitor.visit(name + ".token_type_embeddings.weight", shape: [types, width], kind: .weight, &typeTable)
         try norm.walkParameters(&visitor)
     }
@@ -41,7 +44,8 @@ package struct EmbeddingActivations: Sendable {
 /// character layer; once the n-gram layers run out, the last n-gram states keep being added.
 /// The pooler, `tanh(W_p · X[0] + b_p)`, is there when the checkpoint has it.
 package struct ZenEncoder: Sendable, ParameterWalkable {
-    let config: ZenConfig
+    /// What the network is: its sizes, and how the n-gram encoder attends (`ngram_attention_mask`).
+    package var config: ZenConfig
     package var embeddings: Embeddings
     package var ngramEmbeddings: Embeddings
     package var layers: [TransformerLayer]
@@ -78,17 +82,23 @@ package struct ZenEncoder: Sendable, ParameterWalkable {
     package func callAsFunction(_ batch: [InputFeatures], keepLayers: Bool = false, training dropout: DropoutStreams? = nil) -> EncoderPass {
         let slots = batch[0].fusionMatrix.columnCount
         let characters = Segments(lengths: batch.map(\.inputIds.count))
-        let ngramSlots = Segments(lengths: [Int](repeating: slots, count: batch.count))
+        // Pre-training's n-gram attention (`ngram_attention_mask`) adds −10000 on the padded
+        // slots' keys, an exact zero after the softmax: the real hits attend only to each other,
+        // so only they are computed, typed by the segment of their first token (spec section 7).
+        let masksNgrams = config.ngramAttentionMask
+        let ngramSlots = Segments(lengths: masksNgrams ? batch.map(\.ngrams.count) : [Int](repeating: slots, count: batch.count))
         let keptNgrams = Segments(lengths: batch.map(\.ngrams.count))
         let usesNgrams = batch.contains { !$0.fusionMatrix.entries.isEmpty }
-        let positions = RelativePositions(lengths: characters.lengths + [slots], dimension: config.headSize)
+        let positions = RelativePositions(lengths: characters.lengths + ngramSlots.lengths, dimension: config.headSize)
 
         var (x, embedded) = embeddings(batch.flatMap(\.inputIds), types: batch.flatMap(\.segmentIds), training: dropout?.embeddings)
         var g = Tensor(zeros: [0, config.hiddenSize])
         var ngramEmbedded: EmbeddingActivations?
         if usesNgrams {
-            (g, ngramEmbedded) = ngramEmbeddings(batch.flatMap(\.paddedNgramIds), types: [Int32](repeating: 0, count: ngramSlots.rowCount),
-                                                 training: dropout?.ngramEmbeddings)
+            let (ids, types) = masksNgrams
+                ? (batch.flatMap { $0.ngrams.map(\.id) }, batch.flatMap { features in features.ngrams.map { features.segmentIds[Int($0.start)] } })
+                : (batch.flatMap(\.paddedNgramIds), [Int32](repeating: 0, count: ngramSlots.rowCount))
+            (g, ngramEmbedded) = ngramEmbeddings(ids, types: types, training: dropout?.ngramEmbeddings)
         }
         /// Where each sequence's n-gram states lie in `g`: all slots, then the kept ones only.
         var ngramRows = ngramSlots
@@ -102,7 +112,7 @@ package struct ZenEncoder: Sendable, ParameterWalkable {
                 if index < ngramLayers.count {
                     let isLast = index == ngramLayers.count - 1
                     let saved: LayerActivations?
-                    (g, saved) = ngramLayers[index](g, segments: ngramSlots, positions: positions, queryRows: isLast ? keptNgrams : nil,
+                    (g, saved) = ngramLayers[index](g, segments: ngramSlots, positions: positions, queryRows: isLast && !masksNgrams ? keptNgrams : nil,
                                                     training: dropout?.ngramLayer(index))
                     if let saved { ngramActivations.append(saved) }
                     if isLast { ngramRows = keptNgrams }

@@ -28,7 +28,7 @@ extension Embeddings {
     func backward(_ outputGradient: Tensor, _ saved: EmbeddingActivations, dropout: Dropout, gradients: inout ParameterGradients) {
         let dSum = norm.backward(dropout.apply(outputGradient), input: saved.sum, gradients: &gradients)
         // Id 0 is padding in both tables, as in the reference (`padding_idx=0`): its row never learns.
-        gradients.update(name + ".word_embeddings.weight", shape: table.shape) {
+        gradients.update(tableName, shape: table.shape) {
             gatherBackward(dSum, rows: saved.ids, tableGradient: &$0, paddingIndex: 0)
         }
         gradients.update(name + ".token_type_embeddings.weight", shape: typeTable.shape) {
@@ -67,5 +67,17 @@ extension TransformerLayer {
             }
         }
         return dx
+    }
+}
+
+extension MaskedLMHead {
+    /// The decoder's weight is the table of `embeddings`: its gradient adds into the table's.
+    func backward(_ outputGradient: Tensor, _ saved: MaskedLMActivations, tiedTo embeddings: Embeddings,
+                  gradients: inout ParameterGradients) -> Tensor {
+        let dNormalized = gradients.update(embeddings.tableName, shape: decoder.weight.shape, "cls.predictions.bias", shape: decoder.bias.shape) {
+            linearBackward(outputGradient, input: saved.normalized, weight: decoder.weight, weightGradient: &$0, biasGradient: &$1)!
+        }
+        let dActivation = norm.backward(dNormalized, input: saved.activation, gradients: &gradients)
+        return transform.backward(geluBackward(dActivation, input: saved.preActivation), input: saved.input, gradients: &gradients)!
     }
 }

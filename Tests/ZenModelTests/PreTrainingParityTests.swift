@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import ZenModel
+import ZenTensor
+import ZenText
+import ZenTraining
+
+/// `fixtures/training/tiny-pretrain`: the reference's pre-training loop (spec section 7), its
+/// first batch's losses and gradients, and a 9-step LAMB run with the PolyWarmUp schedule.
+@Suite struct PreTrainingParityTests {
+    static let directory = URL(fileURLWithPath: ModelFixtures.directory).deletingLastPathComponent()
+        .appendingPathComponent("training/tiny-pretrain").path
+
+    struct Expected: Decodable {
+        struct Hyperparameters: Decodable {
+            var batch_size: Int
+            var learning_rate: Double
+            var warmup_proportion: Double
+            var weight_decay: Double
+            var epochs: Int
+            var max_seq_length: Int
+            var dropout: Double
+            var shuffle: Bool
+        }
+        struct Losses: Decodable { var mlm_loss: Double, nsp_loss: Double, loss: Double }
+        var hyperparameters: Hyperparameters
+        var total_steps: Int
+        var first_batch: Losses
+        var step_losses: [Double]
+        var step_mlm_losses: [Double]
+        var step_nsp_losses: [Double]
+        var step_lrs: [Double]
+        var final_mlm_gold_logits: [[Float]]
+        var final_mlm_logsumexp: [[Float]]
+    }
+
+    static func expected() throws -> Expected {
+        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/expected.json")))
+    }
+
+    static func instances() throws -> [PreTrainingInstance] {
+        try PreTrainingInstance.read(contentsOf: directory + "/instances.jsonl")
+    }
+
+    static func options(_ hyper: Expected.Hyperparameters) -> PreTrainingOptions {
+        var options = PreTrainingOptions()
+        (options.batchSize, options.learningRate, options.warmupProportion) = (hyper.batch_size, hyper.learning_rate, hyper.warmup_proportion)
+        (options.weightDecay, options.epochs, options.dropout, options.shuffle) = (hyper.weight_decay, hyper.epochs, hyper.dropout, hyper.shuffle)
+        return options
+    }
+
+    @Test func firstBatchLossesAndEveryGradient() throws {
+        let expected = try Self.expected()
+        let model = PreTrainingModel(try ZenModel(directory: Self.directory + "/init"), seed: 0)
+        let batch = try Self.instances().prefix(expected.hyperparameters.batch_size).map { PreTrainingExample($0, ngramSlots: 128) }
+        var gradients = ParameterGradients()
+        let loss = try model.loss(batch, dropoutSeed: nil, gradients: &gradients)
+        #expect(abs(loss.maskedLM - expected.first_batch.mlm_loss) < 1e-5, "MLM \(loss.maskedLM)")
+        #expect(abs(loss.nextSentence - expected.first_batch.nsp_loss) < 1e-5, "NSP \(loss.nextSentence)")
+        #expect(abs(loss.total - expected.first_batch.loss) < 1e-5)
+        try GradientParityTests.compare(gradients, reference: Self.directory + "/grads.safetensors")
+    }
+
+    @Test func everyStepOfTheLAMBRunAndTheFinalLogits() throws {
+        let expected = try Self.expected()
+        let hyper = expected.hyperparameters
+        let instances = try Self.instances()
+        var trainer = PreTrainer(model: PreTrainingModel(try ZenModel(directory: Self.directory + "/init"), seed: 0),
+                                 epochs: [instances.map { PreTrainingExample($0, ngramSlots: 128) }], options: Self.options(hyper))
+        #expect(trainer.totalSteps == expected.total_steps)
+        var records: [StepRecord] = []
+        while !trainer.isFinished { records.append(try trainer.trainStep()) }
+        #expect(records.count == expected.step_losses.count)
+        for (index, record) in records.enumerated() {
+            #expect(abs(record.loss - expected.step_losses[index]) < 1e-4, "step \(index + 1): \(record.loss)")
+            #expect(abs(record.parts!.maskedLM - expected.step_mlm_losses[index]) < 1e-4, "step \(index + 1) MLM")
+            #expect(abs(record.parts!.nextSentence - expected.step_nsp_losses[index]) < 1e-4, "step \(index + 1) NSP")
+            #expect(abs(record.learningRate - expected.step_lrs[index]) < 1e-9, "step \(index + 1) rate")
+        }
+        try Self.checkFinalLogits(trainer.model.inferenceModel, instances: instances, expected: expected)
+    }
+
+    /// At every masked position of the first batch, the true token's logit and the log-sum-exp of
+    /// all logits, within 1e-3.
+    static func checkFinalLogits(_ model: ZenModel, instances: [PreTrainingInstance], expected: Expected) throws {
+        for (index, instance) in instances.prefix(expected.hyperparameters.batch_size).enumerated() {
+            let output = try model.encode(PreTrainingExample(instance, ngramSlots: model.config.maxNgrams).features)
+            let logits = try model.maskedLMLogits(at: instance.maskedPositions.map { Int($0) }, of: output)
+            for (row, gold) in instance.maskedIds.enumerated() {
+                let values = logits.row(row)
+                let maximum = values.max()!
+                let logSumExp = Float(Double(maximum) + log(values.reduce(0.0) { $0 + exp(Double($1 - maximum)) }))
+                #expect(abs(values[Int(gold)] - expected.final_mlm_gold_logits[index][row]) < 1e-3, "instance \(index), mask \(row)")
+                #expect(abs(logSumExp - expected.final_mlm_logsumexp[index][row]) < 1e-3, "instance \(index), mask \(row)")
+            }
+        }
+    }
+}
