@@ -78,7 +78,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "ZenCLITests", dependencies: ["zen"]),
+        .testTarget(name: "ZenCLITests", dependencies: ["zen", "ZenText", "ZenModel", "ZenTraining"]),
         // Compiles README.md's Swift snippets against the library modules built before it.
         .testTarget(name: "DocumentationTests", dependencies: ["ZenText", "ZenModel", "ZenTraining", "ZenServer"]),
     ],

@@ -80,10 +80,15 @@ extension ZenModel {
             let best = row.indices.sorted { row[$0] > row[$1] }.prefix(topK)
             return MaskPrediction(position: positions[index], logits: row, candidates: best.map { (vocabulary.token(of: Int32($0)), probabilities[$0]) })
         }
-        let nextSentence = try heads.nextSentence.map { head throws(ModelError) in
+        return (masks, try nextSentenceLogits(of: output))
+    }
+
+    /// The next-sentence head's two logits (B follows A, B is random) on an encoder output; nil
+    /// without the head.
+    public func nextSentenceLogits(of output: EncoderOutput) throws(ModelError) -> [Float]? {
+        try heads.nextSentence.map { head throws(ModelError) in
             head(Tensor(shape: [1, config.hiddenSize], scalars: try output.pooled(by: .pooler))).scalars
         }
-        return (masks, nextSentence)
     }
 
     /// The masked-language-model head's vocabulary logits `[positions, V]` at `positions` of an

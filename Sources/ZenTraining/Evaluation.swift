@@ -108,3 +108,77 @@ public enum Evaluation {
         guard unknown.isEmpty else { throw TrainingDataError.labelsUnknownToModel(unknown, path: path, known: known.filter { !$0.hasPrefix("[") }) }
     }
 }
+
+/// How well a pre-trained model predicts held-out instances: the masked tokens (accuracy of
+/// the top logit, mean cross-entropy and its perplexity) and the next sentence.
+public struct PreTrainingEvaluation: EvaluationReport, Equatable {
+    public var maskedCorrect = 0
+    public var maskedCount = 0
+    /// Summed over the masked tokens.
+    public var maskedLoss = 0.0
+    public var nextSentenceCorrect = 0
+    public var instances = 0
+    public var maskedLMAccuracy: Double { maskedCount == 0 ? 0 : Double(maskedCorrect) / Double(maskedCount) }
+    public var perplexity: Double { maskedCount == 0 ? .nan : exp(maskedLoss / Double(maskedCount)) }
+    public var nextSentenceAccuracy: Double { instances == 0 ? 0 : Double(nextSentenceCorrect) / Double(instances) }
+    public var metric: Double { maskedLMAccuracy }
+
+    enum CodingKeys: String, CodingKey {
+        case maskedLMAccuracy = "mlm_accuracy", perplexity, maskedLMLoss = "mlm_loss", nextSentenceAccuracy = "nsp_accuracy",
+             maskedTokens = "masked_tokens", instances
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(number: maskedLMAccuracy, forKey: .maskedLMAccuracy)
+        try container.encode(number: perplexity, forKey: .perplexity)
+        try container.encode(number: maskedCount == 0 ? .nan : maskedLoss / Double(maskedCount), forKey: .maskedLMLoss)
+        try container.encode(number: nextSentenceAccuracy, forKey: .nextSentenceAccuracy)
+        try container.encode(maskedCount, forKey: .maskedTokens)
+        try container.encode(instances, forKey: .instances)
+    }
+}
+
+extension Evaluation {
+    /// Scores `model` (a pre-training model's `inferenceModel`) on held-out instances, `batchSize`
+    /// at a time.
+    public static func preTraining(_ model: ZenModel, _ examples: [PreTrainingExample], batchSize: Int = 32) throws -> PreTrainingEvaluation {
+        var result = PreTrainingEvaluation()
+        for start in stride(from: 0, to: examples.count, by: batchSize) {
+            let batch = Array(examples[start..<min(examples.count, start + batchSize)])
+            for (example, output) in zip(batch, try model.encode(batch.map(\.features))) {
+                for (score, gold) in zip(try maskedTokenScores(model, example, output: output), example.maskedIds) {
+                    result.maskedLoss += score.logSumExp - Double(score.goldLogit)
+                    if score.predicted == Int(gold) { result.maskedCorrect += 1 }
+                }
+                result.maskedCount += example.maskedIds.count
+                if let nextSentence = try model.nextSentenceLogits(of: output), (nextSentence[1] > nextSentence[0] ? 1 : 0) == example.nextSentenceLabel {
+                    result.nextSentenceCorrect += 1
+                }
+                result.instances += 1
+            }
+        }
+        return result
+    }
+
+    /// At each masked position of `example`, from `output` (its encoder output): the true
+    /// token's logit, the log-sum-exp of all logits (so the cross-entropy is their difference)
+    /// and the token of the top logit.
+    public static func maskedTokenScores(_ model: ZenModel, _ example: PreTrainingExample, output: EncoderOutput) throws -> [MaskedTokenScore] {
+        let logits = try model.maskedLMLogits(at: example.maskedPositions.map { Int($0) }, of: output)
+        return example.maskedIds.indices.map { row in
+            let values = logits.row(row)
+            let maximum = values.max()!
+            return MaskedTokenScore(goldLogit: values[Int(example.maskedIds[row])],
+                                    logSumExp: Double(maximum) + log(values.reduce(0.0) { $0 + exp(Double($1 - maximum)) }),
+                                    predicted: values.indices.max { values[$0] < values[$1] }!)
+        }
+    }
+}
+
+/// What the masked-language-model head says at one masked position (`Evaluation.maskedTokenScores`).
+public struct MaskedTokenScore: Sendable, Equatable {
+    public var goldLogit: Float
+    public var logSumExp: Double
+    public var predicted: Int
+}

@@ -108,51 +108,29 @@ public struct FineTuningRun {
     private(set) var best: (metric: Double?, step: Int?)
     private var lastEvaluatedStep: Int?
     /// The newest checkpoint this run saved or resumed from, and when it was saved or loaded.
-    private var lastCheckpoint: (checkpoint: ResumableCheckpoint?, time: Date)
+    private var lastCheckpoint: (checkpoint: ResumableCheckpoint<TrainingState>?, time: Date)
 
-    /// Checks the output directory before anything is read: a new or empty one (or, with
-    /// `overwrite`, any directory, whose old logs and checkpoints are removed), or with `resume`
-    /// one whose newest checkpoint is whole and was saved with the same task, weighting and
-    /// length. Returns the checkpoint to resume from. What saves cut off by a kill left behind
-    /// (`.checkpoint-*.partial` directories) is removed.
+    /// Checks the output directory before anything is read (`Checkpoints.prepareOutput`); a
+    /// checkpoint to resume from must have been saved with the same task, weighting and length.
     public static func prepare(_ settings: (output: String, task: ModelTask, weighting: NgramWeighting, maxSeqLength: Int),
-                               resume: Bool, overwrite: Bool) throws -> ResumableCheckpoint? {
-        let files = FileManager.default
-        if resume {
-            var isDirectory: ObjCBool = false
-            guard files.fileExists(atPath: settings.output, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw FineTuningError.nothingToResume(path: settings.output)
-            }
-            let checkpoint = try Checkpoints.latestResumable(in: settings.output)
-            let state = checkpoint.state
-            guard state.task == settings.task.rawValue, state.weighting == settings.weighting.rawValue, state.maxSeqLength == settings.maxSeqLength else {
-                throw FineTuningError.resumeMismatch(path: checkpoint.directory, task: state.task, weighting: state.weighting,
-                                                     maxSeqLength: state.maxSeqLength)
-            }
-            Checkpoints.removeScratch(in: settings.output)
-            return checkpoint
+                               resume: Bool, overwrite: Bool) throws -> ResumableCheckpoint<TrainingState>? {
+        let checkpoint = try Checkpoints.prepareOutput(settings.output, resume: resume, overwrite: overwrite, as: TrainingState.self)
+        if let state = checkpoint?.state,
+           state.task != settings.task.rawValue || state.weighting != settings.weighting.rawValue || state.maxSeqLength != settings.maxSeqLength {
+            throw FineTuningError.resumeMismatch(path: checkpoint!.directory, task: state.task, weighting: state.weighting,
+                                                 maxSeqLength: state.maxSeqLength)
         }
-        var isDirectory: ObjCBool = false
-        if files.fileExists(atPath: settings.output, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw FineTuningError.outputIsFile(path: settings.output) }
-            if !(try files.contentsOfDirectory(atPath: settings.output)).isEmpty, !overwrite {
-                throw FineTuningError.outputNotEmpty(path: settings.output)
-            }
-        }
-        try files.createDirectory(atPath: settings.output, withIntermediateDirectories: true)
-        for stale in ["train_log.jsonl", "eval_log.jsonl"] { try? files.removeItem(atPath: settings.output + "/" + stale) }
-        Checkpoints.removeAll(in: settings.output)
-        return nil
+        return checkpoint
     }
 
     /// A run of `tuner` (fresh, or restored to the step of `checkpoint`) under `settings`.
-    public init(settings: Settings, tuner: FineTuner, resumingFrom checkpoint: ResumableCheckpoint?, evaluate: DevEvaluation?) throws {
+    public init(settings: Settings, tuner: FineTuner, resumingFrom checkpoint: ResumableCheckpoint<TrainingState>?, evaluate: DevEvaluation?) throws {
         self.settings = settings
         self.tuner = tuner
         self.evaluate = evaluate
         best = (checkpoint?.state.bestMetric, checkpoint?.state.bestStep)
         lastCheckpoint = (checkpoint, Date())
-        saved = try SavedModel(source: settings.source, weighting: settings.weighting, maxSeqLength: settings.maxSeqLength)
+        saved = try SavedModel(source: settings.source)
     }
 
     /// The steps this run takes: the schedule's, or fewer with `maxSteps`.
@@ -175,7 +153,7 @@ public struct FineTuningRun {
                 record = try tuner.trainStep()
             } catch let error as FineTuningError {
                 try saveCheckpoint()
-                if best.step == nil { try saved.write(tuner.model, to: settings.output) }
+                if best.step == nil { try saveModel(to: settings.output) }
                 throw error
             }
             trainingSeconds += Date().timeIntervalSince(started)
@@ -192,7 +170,7 @@ public struct FineTuningRun {
         if evaluate != nil {
             if lastEvaluatedStep != tuner.step { try evaluateAndKeep(epoch: tuner.epoch, log: evalLog, observe: observe) }
         } else {
-            try saved.write(tuner.model, to: settings.output)
+            try saveModel(to: settings.output)
         }
         Checkpoints.removeAll(in: settings.output)
         return Summary(steps: tuner.step, output: settings.output, trainSeconds: trainingSeconds,
@@ -208,8 +186,15 @@ public struct FineTuningRun {
         observe(.evaluated(step: tuner.step, metric: report.metric, improved: improved))
         if improved {
             best = (report.metric, tuner.step)
-            try saved.write(tuner.model, to: settings.output)
+            try saveModel(to: settings.output)
         }
+    }
+
+    /// The model as the run trained it: with its labels, and the weighting and length it was trained at.
+    private func saveModel(to directory: String) throws {
+        var config = tuner.model.config
+        (config.ngramWeighting, config.maxSeqLength) = (settings.weighting, settings.maxSeqLength)
+        try saved.write(tuner.model, config: config, to: directory)
     }
 
     private var checkpointIsDue: Bool {
@@ -221,12 +206,13 @@ public struct FineTuningRun {
 
     /// Saves the run's state as the newest checkpoint, unless that is already of this step.
     @discardableResult
-    private mutating func saveCheckpoint() throws -> ResumableCheckpoint {
+    private mutating func saveCheckpoint() throws -> ResumableCheckpoint<TrainingState> {
         if let newest = lastCheckpoint.checkpoint, newest.state.step == tuner.step { return newest }
         let state = TrainingState(step: tuner.step, options: tuner.options, task: settings.task.rawValue, labels: settings.labels.names,
                                   weighting: settings.weighting.rawValue, maxSeqLength: settings.maxSeqLength,
                                   bestMetric: best.metric, bestStep: best.step)
-        let checkpoint = try Checkpoints.writeResumable(tuner, model: saved, state: state, in: settings.output)
+        let checkpoint = try Checkpoints.writeResumable(model: saveModel, optimizer: tuner.optimizer,
+                                                        state: state, in: settings.output)
         lastCheckpoint = (checkpoint, Date())
         return checkpoint
     }

@@ -48,6 +48,8 @@ public struct PreTrainingModel: Sendable, ParameterWalkable {
     public init(_ model: ZenModel, seed: UInt64) {
         var config = model.config
         config.ngramAttentionMask = true
+        // What a fine-tuned source says about its classifier and its inputs is not this model's.
+        (config.numLabels, config.id2label, config.ngramWeighting, config.maxSeqLength) = (nil, nil, nil, nil)
         (self.config, tokenizer, ngrams) = (config, model.tokenizer, model.ngrams)
         var random = RandomParameters(seed: seed, standardDeviation: config.initializerRange)
         encoder = model.encoder

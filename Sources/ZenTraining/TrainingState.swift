@@ -1,8 +1,8 @@
 import Foundation
 import ZenModel
 
-/// Where a run stands, saved in each checkpoint so that `--resume` continues it exactly.
-public struct TrainingState: Codable, Sendable, Equatable {
+/// Where a fine-tuning run stands, saved in each checkpoint so that `--resume` continues it exactly.
+public struct TrainingState: RunState, Equatable {
     public var step: Int
     public var options: FineTuningOptions
     public var task: String

@@ -132,7 +132,7 @@ struct FineTuneCommand: ParsableCommand {
         // The dev file is checked now, not after the first epoch: a label training never saw is an error.
         if let dev { _ = try fields.examples(task: task, path: dev, builder: builder, labels: labels) }
         let trainable = try TrainableModel(pretrained, task: task, classNames: labels.classNames, seed: options.seed)
-        let optimizer = try checkpoint.map { try Checkpoints.readOptimizer($0, weightDecay: options.weightDecay) }
+        let optimizer = try checkpoint.map { try Checkpoints.readOptimizer($0, as: AdamW.self, weightDecay: options.weightDecay) }
         let tuner = FineTuner(model: trainable, examples: examples, options: options, optimizer: optimizer)
         var run = try FineTuningRun(settings: settings, tuner: tuner, resumingFrom: checkpoint, evaluate: dev.map { [task, maxSeqLength, weighting, fields] dev in
             { model in try evaluate(model, task: task, path: dev, data: fields, maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference) }

@@ -18,10 +18,12 @@ struct ProgressReporter {
     /// Seconds since the reporter was made.
     var elapsed: Double { Date().timeIntervalSince(start) }
 
-    mutating func update(step: Int, epoch: Int, loss: Double, learningRate: Double, examples batch: Int) {
+    /// After a training step; `perplexity` (of the masked tokens, in pre-training) is shown when given.
+    mutating func update(step: Int, epoch: Int, loss: Double, learningRate: Double, examples batch: Int, perplexity: Double? = nil) {
         examples += batch
         let rate = Double(examples) / max(elapsed, 1e-9)
-        let numbers = String(format: "loss %.4f  lr %.2e  %.1f ex/s  ETA %@", loss, learningRate, rate, remaining(at: step))
+        let numbers = String(format: "loss %.4f  ", loss) + (perplexity.map { String(format: "ppl %.1f  ", $0) } ?? "")
+            + String(format: "lr %.2e  %.1f ex/s  ETA %@", learningRate, rate, remaining(at: step))
         if isTerminal {
             draw("epoch \(epoch + 1) ", done: step, numbers)
         } else if step % logEvery == 0 || step == total {

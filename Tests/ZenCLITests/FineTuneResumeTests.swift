@@ -16,24 +16,24 @@ import Testing
 
     /// The uninterrupted run, in `directory/whole`.
     static func wholeRun(in directory: URL) async throws -> String {
-        let whole = try Finetune(output: directory.appendingPathComponent("whole").path)
+        let whole = try BackgroundRun(output: directory.appendingPathComponent("whole").path)
         let stderr = try await whole.finish()
         try #require(whole.process.terminationStatus == 0, "\(stderr)")
         #expect(try CLI.jsonLines(whole.output + "/train_log.jsonl").count == 72)
         return whole.output
     }
 
-    /// `zen finetune --output output` with `flags` and `extra`, in the background; its standard
-    /// error goes to `output.stderr`, beside the output directory.
-    struct Finetune {
+    /// `zen COMMAND --output output` with `extra` (by default `zen finetune` with `flags`), in the
+    /// background; its standard error goes to `output.stderr`, beside the output directory.
+    struct BackgroundRun {
         let process = Process()
         let output: String
         var stderrPath: String { output + ".stderr" }
 
         /// With `fileSizeLimit` (KiB), a write past it fails as on a full disk (`file too large`).
-        init(output: String, _ extra: [String] = [], fileSizeLimit: Int? = nil) throws {
+        init(output: String, _ extra: [String] = [], command: [String] = ["finetune"] + FineTuneResumeTests.flags, fileSizeLimit: Int? = nil) throws {
             self.output = output
-            let arguments = ["finetune", "--output", output] + FineTuneResumeTests.flags + extra
+            let arguments = [command[0], "--output", output] + command.dropFirst() + extra
             if let fileSizeLimit {
                 // Ignored, SIGXFSZ stays ignored in zen, whose write then fails with EFBIG.
                 process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -80,8 +80,8 @@ import Testing
     /// A run in `directory/name` stopped by SIGTERM once `steps` steps are logged: its output
     /// directory and the step of the one checkpoint it saved.
     static func stopped(in directory: URL, _ name: String, after steps: Int) async throws -> (output: String, step: Int) {
-        let run = try Finetune(output: directory.appendingPathComponent(name).path)
-        _ = try await run.send(SIGTERM) { [output = run.output] in Finetune.loggedSteps(in: output) >= steps }
+        let run = try BackgroundRun(output: directory.appendingPathComponent(name).path)
+        _ = try await run.send(SIGTERM) { [output = run.output] in BackgroundRun.loggedSteps(in: output) >= steps }
         try #require(try entries(run.output) == ["checkpoint-\(run.loggedSteps)"])
         return (run.output, run.loggedSteps)
     }
@@ -94,7 +94,7 @@ import Testing
     /// the model, config and log of the uninterrupted run in `whole`, byte for byte, and no
     /// checkpoint left.
     static func resume(_ output: String, from step: Int, as whole: String, _ extra: [String] = []) async throws {
-        let resumed = try Finetune(output: output, ["--resume"] + extra)
+        let resumed = try BackgroundRun(output: output, ["--resume"] + extra)
         let stderr = try await resumed.finish()
         try #require(resumed.process.terminationStatus == 0, "\(stderr)")
         #expect(stderr.contains("resuming at step \(step) of"), "\(stderr)")
@@ -113,8 +113,8 @@ import Testing
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try await Self.wholeRun(in: directory)
-        let run = try Finetune(output: directory.appendingPathComponent("stopped").path)
-        let stderr = try await run.send(signal) { [output = run.output] in Finetune.loggedSteps(in: output) >= 10 }
+        let run = try BackgroundRun(output: directory.appendingPathComponent("stopped").path)
+        let stderr = try await run.send(signal) { [output = run.output] in BackgroundRun.loggedSteps(in: output) >= 10 }
         try #require(run.process.terminationStatus == 128 + signal, "status \(run.process.terminationStatus): \(stderr)")
         let step = run.loggedSteps
         let checkpoint = run.output + "/checkpoint-\(step)"
@@ -132,7 +132,7 @@ import Testing
         let directory = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try await Self.wholeRun(in: directory)
-        let run = try Finetune(output: directory.appendingPathComponent("killed").path, ["--save-every", "5"])
+        let run = try BackgroundRun(output: directory.appendingPathComponent("killed").path, ["--save-every", "5"])
         _ = try await run.send(SIGKILL) { [output = run.output] in FileManager.default.fileExists(atPath: output + "/checkpoint-5") }
         let left = try Self.entries(run.output)
         let newest = try #require(left.compactMap { Int($0.dropFirst("checkpoint-".count)) }.max(), "no checkpoint left by the killed run: \(left)")
@@ -160,7 +160,7 @@ import Testing
         try files.createDirectory(atPath: leftover, withIntermediateDirectories: false)
         try Data("half a model".utf8).write(to: URL(fileURLWithPath: leftover + "/model.safetensors"))
 
-        let refused = try Finetune(output: late, ["--resume"])
+        let refused = try BackgroundRun(output: late, ["--resume"])
         let stderr = try await refused.finish()
         #expect(refused.process.terminationStatus != 0)
         #expect(stderr.contains("cannot resume from \(newest): model.safetensors is not the file saved with trainer_state.json "
@@ -184,7 +184,7 @@ import Testing
         let (output, step) = try await Self.stopped(in: directory, "full", after: 3)
 
         // 5,000 KiB: the model (3.4 MB) fits, the optimizer's moments (6.8 MB) do not.
-        let limited = try Finetune(output: output, ["--resume", "--save-every", "1"], fileSizeLimit: 5000)
+        let limited = try BackgroundRun(output: output, ["--resume", "--save-every", "1"], fileSizeLimit: 5000)
         let stderr = try await limited.finish()
         #expect(limited.process.terminationStatus != 0)
         let failed = output + "/checkpoint-\(step + 1)"
