@@ -176,27 +176,39 @@ public func crossEntropy(logits: Tensor, targets: [Int?], labelSmoothing: Float 
     precondition((0..<1).contains(labelSmoothing), "crossEntropy: label smoothing \(labelSmoothing) is not in [0, 1)")
     let counted = targets.compactMap { $0 }.count
     let (spread, epsilon) = (labelSmoothing / Float(classes), Double(labelSmoothing))
+    for case let target? in targets { precondition(target >= 0 && target < classes, "crossEntropy: target \(target) outside \(classes) classes") }
     var gradient = Tensor(zeros: logits.shape)
-    var loss = 0.0
+    // Rows in parallel (the masked-language-model head has rows of the whole vocabulary), each
+    // part's loss summed on its own, then the parts in order.
+    let parts = rows * classes < 1 << 16 ? 1 : min(rows, ComputeThreads.count)
+    var losses = [Double](repeating: 0, count: max(parts, 1))
     logits.withUnsafeBufferPointer { logits in
-        gradient.withUnsafeMutableBufferPointer { gradient in
-            for row in 0..<rows {
+    gradient.withUnsafeMutableBufferPointer { gradient in
+    losses.withUnsafeMutableBufferPointer { losses in
+        let (logits, gradient) = (UnsafeSendablePointer(UnsafeMutablePointer(mutating: logits.baseAddress!)), UnsafeSendablePointer(gradient.baseAddress!))
+        let losses = UnsafeSendablePointer(losses.baseAddress!)
+        let size = (rows + max(parts, 1) - 1) / max(parts, 1)
+        parallelFor(parts) { part in
+            var loss = 0.0
+            for row in (part * size)..<min(rows, (part + 1) * size) {
                 guard let target = targets[row] else { continue }
-                precondition(target >= 0 && target < classes, "crossEntropy: target \(target) outside \(classes) classes")
-                let (z, g) = (logits.baseAddress! + row * classes, gradient.baseAddress! + row * classes)
+                let (z, g) = (logits.pointer + row * classes, gradient.pointer + row * classes)
                 g.update(from: z, count: classes)
                 softmaxRowsInPlace(g, rows: 1, columns: classes)
                 // log-sum-exp in double: the loss is reported, and summed over many rows.
-                let maximum = (0..<classes).map { Double(z[$0]) }.max()!
-                let logSum = maximum + log((0..<classes).reduce(0.0) { $0 + exp(Double(z[$1]) - maximum) })
-                let meanLogit = (0..<classes).reduce(0.0) { $0 + Double(z[$1]) } / Double(classes)
-                loss += (1 - epsilon) * (logSum - Double(z[target])) + epsilon * (logSum - meanLogit)
+                var maximum = -Double.infinity
+                for c in 0..<classes { maximum = max(maximum, Double(z[c])) }
+                var (sum, logitSum) = (0.0, 0.0)
+                for c in 0..<classes { sum += exp(Double(z[c]) - maximum); logitSum += Double(z[c]) }
+                let logSum = maximum + log(sum)
+                loss += (1 - epsilon) * (logSum - Double(z[target])) + epsilon * (logSum - logitSum / Double(classes))
                 g[target] -= 1 - labelSmoothing
                 for c in 0..<classes { g[c] = (g[c] - spread) * gradientScale / Float(counted) }
             }
+            losses.pointer[part] = loss
         }
-    }
-    return (counted == 0 ? 0 : loss / Double(counted), gradient)
+    }}}
+    return (counted == 0 ? 0 : losses.reduce(0, +) / Double(counted), gradient)
 }
 
 /// Inverted dropout with a counter-based mask: whether element `index` of stream `stream` is

@@ -43,27 +43,44 @@ public struct LAMB: Optimizer {
             var v = secondMoments.removeValue(forKey: name) ?? Tensor(zeros: parameter.shape)
             let decay = Self.decays(name) ? Float(weightDecay) : 0
             var update = Tensor.uninitialized(parameter.shape)
-            // First the moments and the update u, with both norms the trust ratio needs.
-            var (parameterNorm, updateNorm) = (0.0, 0.0)
+            // First the moments and the update u, with both squared norms the trust ratio needs,
+            // summed per part (in double) and then over the parts.
+            let parts = gradient.count < 1 << 15 ? 1 : ComputeThreads.count
+            var squares = [Double](repeating: 0, count: 2 * parts)
             parameter.withUnsafeBufferPointer { p in
             m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
             gradient.withUnsafeBufferPointer { g in
             update.withUnsafeMutableBufferPointer { u in
-                for i in 0..<g.count {
-                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                    u[i] = (m[i] / correction1) / (v[i].squareRoot() / correction2 + epsilon) + decay * p[i]
-                    parameterNorm += Double(p[i]) * Double(p[i])
-                    updateNorm += Double(u[i]) * Double(u[i])
+            squares.withUnsafeMutableBufferPointer { squares in
+                let (p, g) = (UnsafeSendablePointer(UnsafeMutablePointer(mutating: p.baseAddress!)), UnsafeSendablePointer(UnsafeMutablePointer(mutating: g.baseAddress!)))
+                let (m, v, u) = (UnsafeSendablePointer(m.baseAddress!), UnsafeSendablePointer(v.baseAddress!), UnsafeSendablePointer(u.baseAddress!))
+                let sums = UnsafeSendablePointer(squares.baseAddress!)
+                let (count, size) = (gradient.count, (gradient.count + parts - 1) / parts)
+                parallelFor(parts) { part in
+                    var (parameterSquares, updateSquares) = (0.0, 0.0)
+                    for i in (part * size)..<min(count, (part + 1) * size) {
+                        let gi = g.pointer[i], pi = p.pointer[i]
+                        m.pointer[i] = b1 * m.pointer[i] + (1 - b1) * gi
+                        v.pointer[i] = b2 * v.pointer[i] + (1 - b2) * gi * gi
+                        let ui = (m.pointer[i] / correction1) / (v.pointer[i].squareRoot() / correction2 + epsilon) + decay * pi
+                        u.pointer[i] = ui
+                        parameterSquares += Double(pi) * Double(pi)
+                        updateSquares += Double(ui) * Double(ui)
+                    }
+                    (sums.pointer[2 * part], sums.pointer[2 * part + 1]) = (parameterSquares, updateSquares)
                 }
-            }}}}}
-            (parameterNorm, updateNorm) = (parameterNorm.squareRoot(), updateNorm.squareRoot())
+            }}}}}}
+            let parameterNorm = stride(from: 0, to: squares.count, by: 2).reduce(0.0) { $0 + squares[$1] }.squareRoot()
+            let updateNorm = stride(from: 1, to: squares.count, by: 2).reduce(0.0) { $0 + squares[$1] }.squareRoot()
             let ratio = decay > 0 && parameterNorm > 0 && updateNorm > 0 ? parameterNorm / updateNorm : 1
             let stepSize = Float(learningRate * ratio)
             parameter.withUnsafeMutableBufferPointer { p in
                 update.withUnsafeBufferPointer { u in
-                    for i in 0..<p.count { p[i] -= stepSize * u[i] }
+                    let (p, u) = (UnsafeSendablePointer(p.baseAddress!), UnsafeSendablePointer(UnsafeMutablePointer(mutating: u.baseAddress!)))
+                    parallelRanges(update.count, grain: 1 << 15) { range in
+                        for i in range { p.pointer[i] -= stepSize * u.pointer[i] }
+                    }
                 }
             }
             firstMoments[name] = m
