@@ -259,15 +259,17 @@ public struct RelativePositions: Sendable {
         self.tables = tables
     }
 
-    /// `[2T − 1, d]`, row r holding R(r − (T − 1)).
+    /// `[2T − 1, d]`, row r holding R(r − (T − 1)); empty for T = 0 (a sequence without n-gram
+    /// hits, whose masked n-gram attention has no positions).
     public func table(length: Int) -> Tensor { tables[length]! }
 
     public static func table(length: Int, dimension: Int) -> Tensor {
         let half = dimension / 2
         let step = Float(log(10000.0) / Double(half - 1))
         let frequencies = (0..<half).map { expf(Float($0) * -step) }
-        return Tensor(shape: [2 * length - 1, dimension]) { values in
-            for row in 0..<(2 * length - 1) {
+        let rows = max(0, 2 * length - 1)
+        return Tensor(shape: [rows, dimension]) { values in
+            for row in 0..<rows {
                 let p = Float(row - (length - 1))
                 for m in 0..<half {
                     let angle = p * frequencies[m]

@@ -23,6 +23,10 @@ public struct FineTuningOptions: Sendable, Equatable, Codable {
     public var maxGradientNorm: Double?
     /// ε of the loss's label smoothing (torch's `label_smoothing`); none by default, as in the reference.
     public var labelSmoothing: Double?
+    /// How the n-gram encoder attends (`ngram_attention_mask` of the config, which the trained
+    /// model records): masked to the real hits as in pre-training, or all slots as the reference
+    /// fine-tunes; nil keeps the source model's.
+    public var ngramAttentionMask: Bool?
 
     public init() {}
 }
@@ -97,6 +101,7 @@ public struct FineTuner: Sendable {
         var model = model
         if let dropout = options.dropout { model.setDropout(dropout) }
         if let labelSmoothing = options.labelSmoothing { model.labelSmoothing = Float(labelSmoothing) }
+        if let mask = options.ngramAttentionMask { model.setNgramAttentionMask(mask) }
         self.model = model
         self.examples = examples
         self.options = options

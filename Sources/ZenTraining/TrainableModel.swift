@@ -53,6 +53,12 @@ public struct TrainableModel: Sendable, ParameterWalkable {
         config.attentionProbsDropoutProb = probability
     }
 
+    /// Whether the n-gram encoder attends only to the real hits (`ngram_attention_mask`).
+    public mutating func setNgramAttentionMask(_ masked: Bool) {
+        config.ngramAttentionMask = masked
+        encoder.config.ngramAttentionMask = masked
+    }
+
     /// The mean cross-entropy of a batch, and its gradient added to `gradients` times `scale`
     /// (1 / the micro-batches of one step, when a batch is accumulated).
     ///

@@ -79,6 +79,9 @@ struct FineTuneCommand: ParsableCommand {
     @Option(help: "Label smoothing ε of the training loss, in [0, 1) (torch's label_smoothing; off by default, as in the reference).")
     var labelSmoothing: Double?
 
+    @Option(help: "true: the n-gram encoder attends only to the real hits, as pre-training does; false: all 128 slots, as the reference fine-tunes. Default: the source's config (ngram_attention_mask; absent: false). The model records it.")
+    var ngramAttentionMask: Bool?
+
     @Option(help: "Stop after this many optimizer steps (the schedule still spans --epochs): for trial runs and benchmarks.")
     var maxSteps: Int?
 
@@ -175,6 +178,7 @@ struct FineTuneCommand: ParsableCommand {
         (options.batchSize, options.learningRate, options.weightDecay, options.warmupRatio) = (batchSize, learningRate, weightDecay, warmupRatio)
         (options.epochs, options.dropout, options.shuffle, options.seed) = (epochs, dropout, !noShuffle, seed)
         (options.gradientAccumulation, options.maxGradientNorm, options.labelSmoothing) = (gradientAccumulation, maxGradNorm, labelSmoothing)
+        options.ngramAttentionMask = ngramAttentionMask
         return options
     }
 }

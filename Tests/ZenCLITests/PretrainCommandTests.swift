@@ -121,4 +121,26 @@ import ZenTraining
         let nothing = try CLI.zen(base + ["--instances", Self.fixture + "/instances.jsonl", "--resume"])
         #expect(nothing.status != 0 && nothing.stderr.contains("nothing to resume"), "\(nothing.stderr)")
     }
+
+    /// A pre-trained model records its n-gram attention; fine-tuning follows it unless told
+    /// otherwise, and the fine-tuned model records what it was trained with.
+    @Test func fineTuningFollowsTheNgramAttentionOfTheConfig() throws {
+        let directory = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pretrained = directory.appendingPathComponent("pretrained").path
+        let run = try CLI.zen(["pretrain", "--output", pretrained] + Self.parityFlags.filter { $0 != "--epochs" && $0 != "3" } + ["--max-steps", "1"])
+        try #require(run.status == 0, "\(run.stderr)")
+        var losses: [Double] = []
+        for (name, flags) in [("followed", []), ("reference", ["--ngram-attention-mask", "false"])] {
+            let output = directory.appendingPathComponent(name).path
+            let tune = try CLI.zen(["finetune", "--model", pretrained, "--train", FineTuneCommandTests.fixture + "/train.json", "--output", output,
+                                    "--task", "classification", "--max-seq-length", "48", "--batch-size", "8", "--epochs", "1", "--no-shuffle"] + flags)
+            try #require(tune.status == 0, "\(tune.stderr)")
+            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output + "/config.json"))) as! [String: Any]
+            #expect(config["ngram_attention_mask"] as? Bool == (flags.isEmpty ? true : nil), "\(name)")
+            losses.append((try CLI.jsonLines(output + "/train_log.jsonl")[0]["loss"] as! NSNumber).doubleValue)
+        }
+        // The same first batch, attended to differently.
+        #expect(losses[0] != losses[1])
+    }
 }
