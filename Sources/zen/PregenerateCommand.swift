@@ -22,7 +22,7 @@ struct PregenerateCommand: ParsableCommand {
         vocabulary but [PAD], [UNK], [CLS], [SEP], [MASK] and [unusedN]), itself 10%. The n-gram hits are searched \
         over the masked tokens, as many kept as the model's n-gram slots allow (config.json's max_ngrams, else 128).
 
-        Writes --output/epoch_<e>.jsonl (one instance a line, the form zen's pre-training and the reference read) and \
+        Writes --output/epoch_<e>.jsonl (one instance a line, in the reference's instances.jsonl form) and \
         epoch_<e>_metrics.json ({"max_seq_len", "num_training_examples"}) for e = 0 ..< --epochs, each epoch with \
         pairs and masks of its own; the same inputs and --seed give the same files, byte for byte, on any number of \
         threads.
