@@ -35,7 +35,8 @@ let package = Package(
             name: "ZenTensor",
             dependencies: ["CZenKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
-        .target(name: "ZenText"),
+        // ZenTensor for SplitMix64, the project's one seeded generator (pre-training instances).
+        .target(name: "ZenText", dependencies: ["ZenTensor"]),
         .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText", "CZenKernels"]),
         .target(name: "ZenTraining", dependencies: ["ZenTensor", "ZenText", "ZenModel"]),
         .target(

@@ -115,9 +115,7 @@ public struct FeatureBuilder: Sendable {
         var b: [Int32] = []
         if let pair, !pair.isEmpty {
             b = encode(pair, masks: masks)
-            while a.count + b.count > maxSeqLength - 3 {
-                if a.count > b.count { a.removeLast() } else { b.removeLast() }
-            }
+            Self.truncatePair(&a, &b, toFit: maxSeqLength)
         } else if a.count > maxSeqLength - 2 {
             a.removeLast(a.count - (maxSeqLength - 2))
         }
@@ -188,6 +186,23 @@ public struct FeatureBuilder: Sendable {
         return ids
     }
 
+    /// Shortens a pair until `[CLS] A [SEP] B [SEP]` has at most `maxSeqLength` tokens: one token
+    /// at a time from the end of the longer text, from B when they are equally long (the
+    /// reference's `_truncate_seq_pair`).
+    public static func truncatePair(_ a: inout [Int32], _ b: inout [Int32], toFit maxSeqLength: Int) {
+        while a.count + b.count > maxSeqLength - 3 {
+            if a.count > b.count { a.removeLast() } else { b.removeLast() }
+        }
+    }
+
+    /// The n-gram hits of `tokens` (section 4) that an input gets: sorted by id, the first
+    /// `ceil(len(tokens) / ngramCapLength · ngramSlots)`, and never more than the slots (which an
+    /// input longer than `ngramCapLength` would otherwise ask for).
+    public func keptNgrams(in tokens: ArraySlice<Int32>) -> [NgramMatch] {
+        let keep = min(ngramSlots, Int((Double(tokens.count) / Double(ngramCapLength) * Double(ngramSlots)).rounded(.up)))
+        return Array(ngrams.matches(in: tokens).prefix(keep))
+    }
+
     private static func orderOfFirstAppearance(_ labels: [String]) -> [String] {
         var seen = Set<String>()
         return labels.filter { seen.insert($0).inserted }
@@ -197,9 +212,7 @@ public struct FeatureBuilder: Sendable {
         // The reference NER script searches the tokens between [CLS] and [SEP], so its n-gram
         // positions (and matrix rows) are one to the left of the characters they cover.
         let searched = weighting == .referenceToken ? inputIds.dropFirst().dropLast() : inputIds[...]
-        // At most every slot: an input longer than `ngramCapLength` would otherwise ask for more.
-        let keep = min(ngramSlots, Int((Double(searched.count) / Double(ngramCapLength) * Double(ngramSlots)).rounded(.up)))
-        let matches = Array(ngrams.matches(in: searched).prefix(keep))
+        let matches = keptNgrams(in: searched)
         let matrix = FusionMatrix(matches: matches, rowCount: maxSeqLength, weighting: weighting, columnCount: ngramSlots)
         return InputFeatures(inputIds: inputIds, segmentIds: segmentIds, labelIds: labelIds,
                              ngrams: matches, fusionMatrix: matrix)

@@ -78,6 +78,24 @@ public struct NgramDictionary: Sendable {
         return found
     }
 
+    /// The units of whole n-gram masking (spec section 7): from the left, the longest n-gram of
+    /// 2...7 tokens that starts at the position is one unit, else the token alone. The lengths
+    /// of the units in order; they add up to `tokens.count`.
+    public func greedyUnits(in tokens: ArraySlice<Int32>) -> [Int] {
+        var lengths: [Int] = []
+        tokens.withUnsafeBufferPointer { tokens in
+            var start = 0
+            while start < tokens.count {
+                var longest = 1
+                // The walk reports the n-grams at `start` shortest first.
+                table.walk(tokens, from: start, maxLength: Self.maxNgramLength - 1) { length, _, _ in longest = length }
+                lengths.append(longest)
+                start += longest
+            }
+        }
+        return lengths
+    }
+
     // MARK: - Python's parsing of a line
 
     /// `str.strip()`: Python's whitespace is Unicode White_Space plus the separators U+001C...U+001F.

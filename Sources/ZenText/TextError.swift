@@ -11,6 +11,8 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
     case labelCountMismatch(words: Int, labels: Int)
     case unknownLabel(String, known: [String])
     case weightingNeedsTokenTask(NgramWeighting)
+    /// A corpus or vocabulary that pre-training instances cannot be made from, and why.
+    case unusablePreTrainingData(String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,8 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
             return "label '\(label)' is not in the label list (\(known.joined(separator: ",")))"
         case .weightingNeedsTokenTask(let weighting):
             return "the \(weighting.rawValue) weighting reproduces the reference NER script and applies to token tasks only"
+        case .unusablePreTrainingData(let reason):
+            return reason
         }
     }
 }

@@ -74,8 +74,9 @@ enum SpecialToken {
     static let classifier = "[CLS]"
     static let separator = "[SEP]"
     static let mask = "[MASK]"
+    static let padding = "[PAD]"
     /// Words the basic tokenizer passes through without lower-casing or punctuation splitting.
-    static let neverSplit: [[UInt32]] = ["[UNK]", "[SEP]", "[PAD]", "[CLS]", mask]
+    static let neverSplit: [[UInt32]] = [unknown, separator, padding, classifier, mask]
         .map { $0.unicodeScalars.map(\.value) }
 }
 

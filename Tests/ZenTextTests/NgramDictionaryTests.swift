@@ -32,6 +32,16 @@ import Testing
         #expect(ngrams.matchableCount == 1)
     }
 
+    @Test func greedyUnitsTakeTheLongestNgramFromTheLeft() throws {
+        let ngrams = try dictionary("北京,1\n北京大学,2\n大学生,3\n学生,4\n生活,5\n")
+        // 北京大学 wins over 北京 at the start, and leaves 大学生 and 学生 no tokens; then 生活.
+        #expect(ngrams.greedyUnits(in: ids("北京大学生活")[...]) == [4, 2])
+        #expect(ngrams.greedyUnits(in: ids("大北京大学生")[...]) == [1, 4, 1])
+        // A proper prefix of an entry (北京大) is no unit of its own.
+        #expect(ngrams.greedyUnits(in: ids("北京大")[...]) == [2, 1])
+        #expect(ngrams.greedyUnits(in: []) == [])
+    }
+
     @Test func entriesThatCanNeverMatch() throws {
         // One token, more than seven tokens, or an [UNK] among them.
         let ngrams = try dictionary("中,5\n一二三四五六七八,5\n😀笑,9\n一二三四五六七,7\n")
