@@ -30,6 +30,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -239,7 +240,6 @@ def batches(instances, batch_size, steps, shuffle, seed):
     given = 0
     while True:
         order = torch.randperm(len(instances), generator=generator).tolist() if shuffle else range(len(instances))
-        order = list(order)
         for start in range(0, len(order), batch_size):
             if given == steps:
                 return
@@ -294,11 +294,13 @@ def load_for_pretraining(directory, dropout=None):
 def save(model, source, output):
     """A model directory at `output` (which must not exist yet): config.json, vocab.txt and ngram.txt
     of `source`, model.safetensors without the decoder weight when it is tied. Written into
-    `output`.partial and renamed when complete."""
+    a scratch directory beside it and renamed when complete."""
     from safetensors.torch import save_file
-    scratch = output.rstrip("/") + ".partial"
-    shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch)
+    output = os.path.abspath(output)
+    scratch = tempfile.mkdtemp(prefix=f".{os.path.basename(output)}.partial-", dir=os.path.dirname(output))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(scratch, 0o777 & ~umask)  # mkdtemp's directory is private; the model is not
     for name in ("config.json", "vocab.txt", "ngram.txt"):
         shutil.copy(os.path.join(source, name), scratch)
     tied = model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
@@ -339,6 +341,8 @@ def parse_arguments(argv=None):
         p.error(f"--dropout is {a.dropout}; it must be in [0, 1)")
     if a.save and os.path.exists(a.save):
         p.error(f"--save {a.save} exists; remove it or choose another directory")
+    if a.save and not os.path.isdir(os.path.dirname(os.path.abspath(a.save))):
+        p.error(f"--save {a.save}: its parent directory does not exist")
     return a
 
 
