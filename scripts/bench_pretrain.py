@@ -139,7 +139,9 @@ def zen_has_pretrain():
     """Why zen cannot be measured (no binary, no `pretrain` command), or None when it can."""
     if not os.access(ZEN, os.X_OK):
         return f"{ZEN} is missing (swift build -c release)"
-    if subprocess.run([ZEN, "pretrain", "--help"], capture_output=True).returncode != 0:
+    # argument-parser answers `--help` after an unknown subcommand with the top-level help, status 0
+    result = subprocess.run([ZEN, "pretrain", "--help"], capture_output=True, text=True)
+    if result.returncode != 0 or "zen pretrain" not in result.stdout:
         return f"{ZEN} has no `pretrain` command yet"
     return None
 
@@ -217,6 +219,7 @@ def main():
     if missing:
         print(f"bench_pretrain: not measuring zen: {missing}; measuring PyTorch only", file=sys.stderr)
     threads = os.cpu_count()
+    load_before = os.getloadavg()[0]  # other work on the machine skews both sides
     short, long = a.warmup_steps, a.warmup_steps + a.steps
     torch_runs, zen_runs = [], []
     with tempfile.TemporaryDirectory() as directory:
@@ -228,6 +231,7 @@ def main():
     zen_median = statistics.median(zen_runs) if zen_runs else None
     print(json.dumps({"batch_size": a.batch_size, "max_seq_length": a.max_seq_length, "steps": a.steps,
                       "warmup_steps": a.warmup_steps, "repeats": a.repeats, "cpu": cpu_model(), "threads": threads,
+                      "load_average_before": load_before,
                       "torch_instances_per_s": torch_median, "zen_instances_per_s": zen_median,
                       "ratio": zen_median / torch_median if zen_median else None,
                       "torch_runs": torch_runs, "zen_runs": zen_runs, "torch_version": torch.__version__}))

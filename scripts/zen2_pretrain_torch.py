@@ -94,7 +94,8 @@ def instance_problem(row, vocab_size, word_size, max_seq_length):
         if row["ngram_freqs"][k] < 0:
             return f'"ngram_freqs" has {row["ngram_freqs"][k]}; frequencies are not negative'
         if row["ngram_segment_ids"][k] != row["segment_ids"][start]:
-            return f'"ngram_segment_ids" has {row["ngram_segment_ids"][k]} for the hit at {start}, not the segment of its first token'
+            return (f'"ngram_segment_ids" has {row["ngram_segment_ids"][k]} for the hit at {start}, '
+                    "not the segment of its first token")
     return None
 
 
@@ -111,8 +112,8 @@ def read_instances(path, config, max_seq_length):
                     row = json.loads(line)
                 except json.JSONDecodeError as e:
                     raise InputError(f"{path}:{number}: not JSON ({e.msg} at column {e.colno})") from None
-                problem = instance_problem(row, config.vocab_size, config.word_size, max_seq_length) if isinstance(row, dict) \
-                    else "not a JSON object"
+                problem = (instance_problem(row, config.vocab_size, config.word_size, max_seq_length)
+                           if isinstance(row, dict) else "not a JSON object")
                 if problem:
                     raise InputError(f"{path}:{number}: {problem}")
                 instances.append(row)
