@@ -29,6 +29,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -177,6 +178,7 @@ def zen_seconds(a, steps, directory):
                         "--seed", str(a.seed), "--dropout", "0"], "zen pretrain")
     with open(os.path.join(output, "train_log.jsonl"), encoding="utf-8") as f:
         ran = sum(1 for line in f if line.strip())
+    shutil.rmtree(output)  # a model a run adds up over the repeats
     if ran != steps:
         raise SystemExit(f"bench_pretrain: error: zen pretrain logged {ran} steps, not {steps}")
     return seconds
