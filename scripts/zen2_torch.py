@@ -4,7 +4,8 @@ the speed baseline for zen-swift, checked against the fixtures by test_zen2_torc
 
 The model is ../shared/ZEN2-SPEC.md section 5, batched and padded the way the reference
 pipelines feed it: every sequence padded to max_seq_length L, the character attention masked with
--10000 on padded keys, the n-gram attention unmasked over all 128 slots. Differences from the
+-10000 on padded keys, the n-gram attention unmasked over all 128 slots; pre-training (section 7,
+zen2_pretrain_torch.py) masks the padded n-gram slots and feeds n-gram segment ids. Differences from the
 reference are speed-neutral or faster: nn.LayerNorm and F.gelu (the same formulas, fused), the
 relative sinusoid computed per call instead of sliced from a cached table, and the model built
 on the meta device so loading does not first fill it with random weights.
@@ -45,6 +46,7 @@ class ZenConfig:
     hidden_act: str = "gelu"
     hidden_dropout_prob: float = 0.1
     attention_probs_dropout_prob: float = 0.1
+    initializer_range: float = 0.02
     num_labels: int | None = None
 
     @classmethod
@@ -174,12 +176,12 @@ class Encoder(nn.Module):
         self.layer = nn.ModuleList([Layer(config) for _ in range(config.num_hidden_layers)])
         self.word_layers = nn.ModuleList([Layer(config) for _ in range(config.num_hidden_word_layers)])
 
-    def forward(self, x, g, matrix, mask):
+    def forward(self, x, g, matrix, mask, ngram_mask):
         layers = []
         for i, layer in enumerate(self.layer):
             x = layer(x, mask)
             if i < len(self.word_layers):
-                g = self.word_layers[i](g, None)  # n-gram attention: no mask, all 128 slots
+                g = self.word_layers[i](g, ngram_mask)  # None (fine-tuning, inference): all 128 slots
             x = x + torch.bmm(matrix, g)
             layers.append(x)
         return layers
@@ -194,8 +196,14 @@ class Pooler(nn.Module):
         return torch.tanh(self.dense(x[:, 0]))
 
 
+def padding_mask(attention_mask):
+    """[B, T] 1/0 -> [B, 1, 1, T]: -10000 added to the scores of padded keys."""
+    return (1.0 - attention_mask[:, None, None, :].float()) * -10000.0
+
+
 class ZenModel(nn.Module):
-    """The encoder (the checkpoint's `bert.` tensors)."""
+    """The encoder (the checkpoint's `bert.` tensors). Fine-tuning and inference pass neither
+    n-gram argument (no n-gram mask, n-gram segment ids all 0); pre-training passes both."""
 
     def __init__(self, config):
         super().__init__()
@@ -204,11 +212,12 @@ class ZenModel(nn.Module):
         self.encoder = Encoder(config)
         self.pooler = Pooler(config)
 
-    def forward(self, input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix):
-        mask = (1.0 - attention_mask[:, None, None, :].float()) * -10000.0
+    def forward(self, input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix, ngram_attention_mask=None,
+                ngram_token_type_ids=None):
         x = self.embeddings(input_ids, token_type_ids)
-        g = self.word_embeddings(ngram_ids, torch.zeros_like(ngram_ids))
-        layers = self.encoder(x, g, ngram_matrix, mask)
+        g = self.word_embeddings(ngram_ids, torch.zeros_like(ngram_ids) if ngram_token_type_ids is None else ngram_token_type_ids)
+        ngram_mask = None if ngram_attention_mask is None else padding_mask(ngram_attention_mask)
+        layers = self.encoder(x, g, ngram_matrix, padding_mask(attention_mask), ngram_mask)
         return layers[-1], self.pooler(layers[-1]), layers
 
 
@@ -223,8 +232,8 @@ class PredictionTransform(nn.Module):
 
 
 class LMPredictionHead(nn.Module):
-    """decoder(LN(GELU(dense(X)))) + bias; the decoder is the character embeddings when the
-    checkpoint has no decoder weight of its own (see load)."""
+    """decoder(LN(GELU(dense(X)))) + bias; the decoder weight is the character embeddings' own
+    parameter (tied, see tie_decoder) unless the checkpoint saved a different one."""
 
     def __init__(self, config):
         super().__init__()
@@ -254,11 +263,17 @@ class Zen(nn.Module):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels) if classifier else None
         self.cls = PreTrainingHeads(config) if pretraining else None
 
-    def forward(self, input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix, head="sequence"):
+    def forward(self, input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix, head="sequence",
+                ngram_attention_mask=None, ngram_token_type_ids=None, mlm_positions=None):
         """head: "encoder" -> (sequence [B,L,H], pooled [B,H], every layer's [B,L,H]);
         "sequence" -> [B, num_labels]; "token" -> [B, L, num_labels];
-        "pretraining" -> (MLM logits [B, L, vocab_size], NSP logits [B, 2])."""
-        sequence, pooled, layers = self.bert(input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix)
+        "pretraining" -> (MLM logits [B, L, vocab_size], NSP logits [B, 2]), or with mlm_positions
+        (batch indices, positions) the MLM logits at those positions only, [N, vocab_size]: what a
+        loss over masked positions needs, without the vocabulary projection of every position.
+        ngram_attention_mask [B, 128] (1 real slot, 0 padding) and ngram_token_type_ids [B, 128]:
+        pre-training's n-gram inputs (ZenModel)."""
+        sequence, pooled, layers = self.bert(input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix,
+                                             ngram_attention_mask, ngram_token_type_ids)
         if head == "encoder":
             return sequence, pooled, layers
         if head == "sequence":
@@ -266,17 +281,24 @@ class Zen(nn.Module):
         if head == "token":
             return self.classifier(self.dropout(sequence))
         if head == "pretraining":
-            return self.cls.predictions(sequence), self.cls.seq_relationship(pooled)
+            states = sequence if mlm_positions is None else sequence[mlm_positions]
+            return self.cls.predictions(states), self.cls.seq_relationship(pooled)
         raise ValueError(f"unknown head {head!r}")
+
+
+def parameter_groups(model, weight_decay):
+    """The reference's two optimizer groups: weight_decay for every parameter but those whose name
+    contains `bias`, `LayerNorm.weight` or `LayerNorm.bias` (so r_r_bias/r_w_bias too), which get 0.
+    A tied parameter appears once (named_parameters drops the repeat)."""
+    def decays(name):
+        return not any(k in name for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))
+    return [{"params": [p for n, p in model.named_parameters() if decays(n)], "weight_decay": weight_decay},
+            {"params": [p for n, p in model.named_parameters() if not decays(n)], "weight_decay": 0.0}]
 
 
 def adamw(model, learning_rate, weight_decay):
     """torch's AdamW with the reference's groups: no decay on biases and LayerNorm."""
-    def decays(name):
-        return not any(k in name for k in ("bias", "LayerNorm.weight", "LayerNorm.bias"))
-    groups = [{"params": [p for n, p in model.named_parameters() if decays(n)], "weight_decay": weight_decay},
-              {"params": [p for n, p in model.named_parameters() if not decays(n)], "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=learning_rate, eps=1e-8)
+    return torch.optim.AdamW(parameter_groups(model, weight_decay), lr=learning_rate, eps=1e-8)
 
 
 def set_dropout(model, probability):
@@ -313,12 +335,49 @@ def load(directory):
     if "classifier.weight" in state and config.num_labels is None:
         config.num_labels = state["classifier.weight"].shape[0]
     pretraining = "cls.predictions.bias" in state
-    if pretraining and "cls.predictions.decoder.weight" not in state:  # tied to the character embeddings
-        state["cls.predictions.decoder.weight"] = state["bert.embeddings.word_embeddings.weight"]
+    embeddings = state.get("bert.embeddings.word_embeddings.weight")
+    decoder = state.get("cls.predictions.decoder.weight")
+    # The reference ties the decoder to the character embeddings and saves it twice (or not at
+    # all): tie it unless the checkpoint saved a decoder of its own.
+    tied = pretraining and (decoder is None or (embeddings is not None and torch.equal(decoder, embeddings)))
+    if tied and embeddings is not None:
+        state["cls.predictions.decoder.weight"] = embeddings  # loaded, then replaced by the tie
     with torch.device("meta"):
         model = Zen(config, classifier="classifier.weight" in state, pretraining=pretraining)
     model.load_state_dict(state, strict=True, assign=True)
+    if tied:
+        tie_decoder(model)
     return model.eval(), config
+
+
+def tie_decoder(model):
+    """The MLM decoder's weight becomes the character embeddings' parameter itself, so that its
+    gradient adds into the embeddings' and an optimizer step moves both (spec section 7)."""
+    model.cls.predictions.decoder.weight = model.bert.embeddings.word_embeddings.weight
+
+
+def add_pretraining_heads(model, config):
+    """Give a checkpoint without them (a bare encoder, `zen init`'s model, a classifier) MLM and
+    NSP heads initialised as BERT's init_bert_weights does: Linear weights normal(0,
+    initializer_range), biases 0, LayerNorm weight 1 and bias 0; the decoder tied. Draws from
+    torch's global generator (seed it first). A model that has the heads is left as it is."""
+    if model.cls is not None:
+        return model
+    heads = PreTrainingHeads(config)
+    for module in heads.modules():
+        if module is heads.predictions.decoder:
+            continue  # tied below: its weight is the embeddings'
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=config.initializer_range)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+    nn.init.zeros_(heads.predictions.bias)
+    model.cls = heads
+    tie_decoder(model)
+    return model
 
 
 # -----------------------------------------------------------------------------
