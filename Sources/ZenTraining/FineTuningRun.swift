@@ -55,6 +55,14 @@ public struct FineTuningRun {
             }
         }
 
+        /// Whether a run at `step`, whose newest checkpoint was saved at `saved`, saves another.
+        func isDue(step: Int, saved: Date) -> Bool {
+            switch self {
+            case .steps(let steps): return step % steps == 0
+            case .seconds(let seconds): return Date().timeIntervalSince(saved) >= seconds
+            }
+        }
+
         /// As `init(_:)` reads it: `200`, `10m`.
         public var description: String {
             switch self {
@@ -164,7 +172,7 @@ public struct FineTuningRun {
             if epochEnds || settings.evalEvery.map({ record.step % $0 == 0 }) == true {
                 try evaluateAndKeep(epoch: record.epoch, log: evalLog, observe: observe)
             }
-            if tuner.step < plannedSteps, epochEnds || checkpointIsDue { try saveCheckpoint() }
+            if tuner.step < plannedSteps, epochEnds || settings.saveEvery.isDue(step: tuner.step, saved: lastCheckpoint.time) { try saveCheckpoint() }
         }
         // Every run ends with a model: the best by dev (evaluated at the last step too), or the last.
         if evaluate != nil {
@@ -195,13 +203,6 @@ public struct FineTuningRun {
         var config = tuner.model.config
         (config.ngramWeighting, config.maxSeqLength) = (settings.weighting, settings.maxSeqLength)
         try saved.write(tuner.model, config: config, to: directory)
-    }
-
-    private var checkpointIsDue: Bool {
-        switch settings.saveEvery {
-        case .steps(let steps): return tuner.step % steps == 0
-        case .seconds(let seconds): return Date().timeIntervalSince(lastCheckpoint.time) >= seconds
-        }
     }
 
     /// Saves the run's state as the newest checkpoint, unless that is already of this step.

@@ -126,7 +126,7 @@ public struct PreTrainingRun {
             observe(.step(record))
             let epochEnds = trainer.position(of: trainer.step).batch == 0
             if epochEnds || settings.evalEvery.map({ record.step % $0 == 0 }) == true { try evaluate(log: evalLog, observe: observe) }
-            if !trainer.isFinished, epochEnds || checkpointIsDue { try saveCheckpoint() }
+            if !trainer.isFinished, epochEnds || settings.saveEvery.isDue(step: trainer.step, saved: lastCheckpoint.time) { try saveCheckpoint() }
         }
         if lastEvaluation?.step != trainer.step { try evaluate(log: evalLog, observe: observe) }
         try saved.write(trainer.model, config: trainer.model.config, to: settings.output)
@@ -141,13 +141,6 @@ public struct PreTrainingRun {
         lastEvaluation = (trainer.step, result)
         try log?.append(EvalLogLine(step: trainer.step, epoch: trainer.position(of: max(0, trainer.step - 1)).epoch + 1, eval: result))
         observe(.evaluated(step: trainer.step, result))
-    }
-
-    private var checkpointIsDue: Bool {
-        switch settings.saveEvery {
-        case .steps(let steps): return trainer.step % steps == 0
-        case .seconds(let seconds): return Date().timeIntervalSince(lastCheckpoint.time) >= seconds
-        }
     }
 
     /// Saves the run's state as the newest checkpoint, unless that is already of this step.

@@ -85,25 +85,16 @@ struct FineTuneCommand: ParsableCommand {
     @Option(help: "Stop after this many optimizer steps (the schedule still spans --epochs): for trial runs and benchmarks.")
     var maxSteps: Int?
 
-    @Option(help: "Save a resumable checkpoint every this many steps (200), or this often (30s, 10m, 2h).")
-    var saveEvery: FineTuningRun.CheckpointInterval = .standard
-
-    @Flag(help: "Continue the run from its newest checkpoint in --output (checkpoint-<step>).")
-    var resume = false
-
-    @Flag(help: "Write into a non-empty --output.")
-    var overwrite = false
-
-    @Option(help: "Compute threads.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @OptionGroup var fields: DataOptions
+
+    @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
         try ModelTask.require(task, in: [.classification, .ner])
         try validateMaxSeqLength(maxSeqLength)
-        guard batchSize >= 1, epochs >= 1, gradientAccumulation >= 1, threads >= 1 else {
-            throw ValidationError("--batch-size, --epochs, --gradient-accumulation and --threads must be positive")
+        guard batchSize >= 1, epochs >= 1, gradientAccumulation >= 1 else {
+            throw ValidationError("--batch-size, --epochs and --gradient-accumulation must be positive")
         }
         guard learningRate > 0, weightDecay >= 0, (0...1).contains(warmupRatio) else {
             throw ValidationError("--learning-rate must be positive, --weight-decay not negative, --warmup-ratio in [0, 1]")
@@ -118,16 +109,16 @@ struct FineTuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        ComputeThreads.set(threads)
+        ComputeThreads.set(runOptions.threads)
         let maxSeqLength = resolvedMaxSeqLength(maxSeqLength, for: try ZenConfig(contentsOf: model.model + "/config.json"))
-        let checkpoint = try FineTuningRun.prepare((output, task, weighting, maxSeqLength), resume: resume, overwrite: overwrite)
+        let checkpoint = try FineTuningRun.prepare((output, task, weighting, maxSeqLength), resume: runOptions.resume, overwrite: runOptions.overwrite)
         let state = checkpoint?.state
         let labels = try state.map { ClassLabels(task: task, names: $0.labels) }
             ?? (labels.isEmpty ? fields.labels(task: task, path: train)
                 : ClassLabels(task: task, names: labels.flatMap { $0.split(separator: ",").map(String.init) }))
         let options = state?.options ?? fineTuningOptions
         let settings = FineTuningRun.Settings(source: model.model, output: output, task: task, labels: labels, weighting: weighting,
-                                              maxSeqLength: maxSeqLength, evalEvery: evalEvery, maxSteps: maxSteps, saveEvery: saveEvery)
+                                              maxSeqLength: maxSeqLength, evalEvery: evalEvery, maxSteps: maxSteps, saveEvery: runOptions.saveEvery)
         let pretrained = try ZenModel(directory: checkpoint?.directory ?? model.model)
         // Training is at --max-seq-length, n-gram cap included, whatever length the source was trained at.
         let builder = try pretrained.featureBuilder(maxSeqLength: maxSeqLength, weighting: weighting, ngramCap: .reference)
@@ -148,10 +139,8 @@ struct FineTuneCommand: ParsableCommand {
             progress.log("\(examples.count) examples × \(options.epochs) epochs are fewer than one batch of \(options.batchSize): "
                 + "the reference's schedule would have 0 steps; it spans the run's \(tuner.schedule.totalSteps) steps instead")
         }
-        Interrupt.install()
-        let summary: FineTuningRun.Summary
-        do {
-            summary = try run.run(shouldStop: { Interrupt.received != nil }) { event in
+        try TrainingRunOptions.run(progress) { shouldStop in
+            try run.run(shouldStop: shouldStop) { event in
                 switch event {
                 case .step(let record):
                     progress.update(step: record.step, epoch: record.epoch, loss: record.loss, learningRate: record.learningRate, examples: record.examples)
@@ -160,17 +149,7 @@ struct FineTuneCommand: ParsableCommand {
                         + (improved ? " (best so far, saved)" : ""))
                 }
             }
-        } catch FineTuningError.stopped(let step, let checkpoint) {
-            let signal = Interrupt.received ?? SIGINT
-            progress.log("stopped by \(signal == SIGTERM ? "SIGTERM" : "Ctrl-C") after step \(step); saved \(checkpoint) (continue with --resume)")
-            // The shell's convention for a process ended by a signal.
-            throw ExitCode(128 + signal)
-        } catch let error as FineTuningError {
-            progress.finish()
-            throw CLIError("\(error)")
         }
-        progress.finish()
-        print(try JSONOutput.string(summary))
     }
 
     var fineTuningOptions: FineTuningOptions {
@@ -181,8 +160,4 @@ struct FineTuneCommand: ParsableCommand {
         options.ngramAttentionMask = ngramAttentionMask
         return options
     }
-}
-
-extension FineTuningRun.CheckpointInterval: ExpressibleByArgument {
-    public init?(argument: String) { self.init(argument) }
 }

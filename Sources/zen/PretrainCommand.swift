@@ -74,21 +74,12 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Also evaluate --eval-instances every this many steps.")
     var evalEvery: Int?
 
-    @Option(help: "Save a resumable checkpoint every this many steps (200), or this often (30s, 10m, 2h).")
-    var saveEvery: FineTuningRun.CheckpointInterval = .standard
 
-    @Flag(help: "Continue the run from its newest checkpoint in --output (checkpoint-<step>).")
-    var resume = false
-
-    @Flag(help: "Write into a non-empty --output.")
-    var overwrite = false
-
-    @Option(help: "Compute threads.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var runOptions: TrainingRunOptions
 
     func validate() throws {
-        guard batchSize >= 1, gradientAccumulation >= 1, threads >= 1 else {
-            throw ValidationError("--batch-size, --gradient-accumulation and --threads must be positive")
+        guard batchSize >= 1, gradientAccumulation >= 1 else {
+            throw ValidationError("--batch-size and --gradient-accumulation must be positive")
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be positive") }
@@ -103,11 +94,11 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        ComputeThreads.set(threads)
+        ComputeThreads.set(runOptions.threads)
         let config = try ZenConfig(contentsOf: model.model + "/config.json")
         let files = try Self.epochFiles(instances)
         let epochData = try files.map { try Self.read($0, config: config) }
-        let checkpoint = try PreTrainingRun.prepare(output: output, epochSizes: epochData.map(\.count), resume: resume, overwrite: overwrite)
+        let checkpoint = try PreTrainingRun.prepare(output: output, epochSizes: epochData.map(\.count), resume: runOptions.resume, overwrite: runOptions.overwrite)
         let options = checkpoint?.state.options ?? preTrainingOptions(epochFiles: files.count)
         let source = try ZenModel(directory: checkpoint?.directory ?? model.model)
         let heldOut = try evalInstances.map { try Self.read($0, config: config) }
@@ -118,17 +109,15 @@ struct PretrainCommand: ParsableCommand {
             }
         }
         let trainer = PreTrainer(model: PreTrainingModel(source, seed: options.seed), epochs: epochData, options: options, optimizer: optimizer)
-        var run = try PreTrainingRun(settings: PreTrainingRun.Settings(source: model.model, output: output, evalEvery: evalEvery, saveEvery: saveEvery),
+        var run = try PreTrainingRun(settings: PreTrainingRun.Settings(source: model.model, output: output, evalEvery: evalEvery, saveEvery: runOptions.saveEvery),
                                      trainer: trainer, resumingFrom: checkpoint, heldOut: heldOut)
 
         var progress = ProgressReporter(total: trainer.totalSteps, startStep: trainer.step)
         progress.log("\(checkpoint == nil ? "pre-training on" : "resuming at step \(trainer.step) of") "
             + "\(epochData.map(\.count).reduce(0, +)) instances in \(files.count) epoch file\(files.count == 1 ? "" : "s"), "
             + "\(trainer.totalSteps) steps, \(options.optimizer.rawValue)")
-        Interrupt.install()
-        let summary: PreTrainingRun.Summary
-        do {
-            summary = try run.run(shouldStop: { Interrupt.received != nil }) { event in
+        try TrainingRunOptions.run(progress) { shouldStop in
+            try run.run(shouldStop: shouldStop) { event in
                 switch event {
                 case .step(let record):
                     progress.update(step: record.step, epoch: record.epoch, loss: record.loss, learningRate: record.learningRate,
@@ -138,16 +127,7 @@ struct PretrainCommand: ParsableCommand {
                                         step, result.maskedLMAccuracy, result.perplexity, result.nextSentenceAccuracy))
                 }
             }
-        } catch FineTuningError.stopped(let step, let checkpoint) {
-            let signal = Interrupt.received ?? SIGINT
-            progress.log("stopped by \(signal == SIGTERM ? "SIGTERM" : "Ctrl-C") after step \(step); saved \(checkpoint) (continue with --resume)")
-            throw ExitCode(128 + signal)
-        } catch let error as FineTuningError {
-            progress.finish()
-            throw CLIError("\(error)")
         }
-        progress.finish()
-        print(try JSONOutput.string(summary))
     }
 
     func preTrainingOptions(epochFiles: Int) -> PreTrainingOptions {
