@@ -93,7 +93,7 @@ struct PregenerateCommand: ParsableCommand {
 
         var progress = ProgressReporter(total: epochs * generator.instanceCount, startStep: 0)
         progress.log("\(corpus.documentCount) documents, \(corpus.lineCount) lines, \(corpus.tokenCount) tokens: "
-            + "\(epochs) epochs of \(generator.instanceCount) instances")
+            + "\(epochs) epoch\(epochs == 1 ? "" : "s") of \(generator.instanceCount) instances")
         var total = Tally()
         for epoch in 0..<epochs {
             let tally = try write(epoch: epoch, generator, progress: &progress)
@@ -104,7 +104,7 @@ struct PregenerateCommand: ParsableCommand {
         progress.finish()
         let removed = try removeStaleEpochs()
         if !removed.isEmpty { progress.log("removed \(removed.joined(separator: ", ")), left by an earlier run with more epochs") }
-        progress.log("zen pregenerate: \(corpus.documentCount) documents, \(corpus.lineCount) lines, \(epochs) epochs of "
+        progress.log("zen pregenerate: \(corpus.documentCount) documents, \(corpus.lineCount) lines, \(epochs) epoch\(epochs == 1 ? "" : "s") of "
             + "\(generator.instanceCount) instances in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; "
             + "\(total.maskedShare) of the real tokens masked, \(total.randomShare) random next sentences; written to \(output)")
     }
