@@ -11,6 +11,9 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
     case labelCountMismatch(words: Int, labels: Int)
     case unknownLabel(String, known: [String])
     case weightingNeedsTokenTask(NgramWeighting)
+    /// An option outside what it may be: its name (as the command line spells it), the value, and
+    /// what it must be.
+    case invalidOption(name: String, value: String, requirement: String)
 
     public var description: String {
         switch self {
@@ -34,6 +37,8 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
             return "label '\(label)' is not in the label list (\(known.joined(separator: ",")))"
         case .weightingNeedsTokenTask(let weighting):
             return "the \(weighting.rawValue) weighting reproduces the reference NER script and applies to token tasks only"
+        case .invalidOption(let name, let value, let requirement):
+            return "--\(name) \(value) is out of range: \(requirement)"
         }
     }
 }

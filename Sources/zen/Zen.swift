@@ -11,6 +11,6 @@ struct Zen: AsyncParsableCommand {
         version: version,
         subcommands: [FeaturesCommand.self, TokenizeCommand.self, EmbedCommand.self, PredictCommand.self,
                       FillMaskCommand.self, InitCommand.self, FineTuneCommand.self, EvaluateCommand.self, ConvertCommand.self,
-                      BenchCommand.self, BenchTextCommand.self, ServeCommand.self]
+                      BenchCommand.self, BenchTextCommand.self, ServeCommand.self, LexiconCommand.self]
     )
 }

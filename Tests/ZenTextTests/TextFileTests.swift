@@ -36,6 +36,50 @@ import Testing
         writer.value()
     }
 
+    /// Every block size gives the lines `lines(at:)` gives, numbered alike, also where a block
+    /// ends between the `\r` and `\n` of one terminator or inside a line longer than a block.
+    @Test func blocksHoldTheLinesOfTheFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-blocks-\(UUID().uuidString)").path
+        let text = "甲乙\r\n\r\nab\rcd\n" + String(repeating: "很长的一行", count: 40) + "\r\n末"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let whole = try TextFile.lines(at: path)
+        for blockBytes in [1, 2, 3, 5, 8, 64, 1 << 20] {
+            var lines: [String] = []
+            var lastBytes = 0
+            try TextFile.forEachBlock(at: path, blockBytes: blockBytes) { block, firstLine, bytesRead in
+                #expect(firstLine == lines.count + 1)
+                #expect(bytesRead > lastBytes)
+                lastBytes = bytesRead
+                lines += block
+            }
+            #expect(lines == whole, "blocks of \(blockBytes) bytes")
+            #expect(lastBytes == text.utf8.count)
+        }
+    }
+
+    @Test func blocksNameTheLineThatIsNotUTF8() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-blocks-\(UUID().uuidString)").path
+        var bytes = Data("ok\r\nok\rok\n".utf8)
+        bytes.append(contentsOf: [0x61, 0xFF, 0x0A])
+        try bytes.write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        for blockBytes in [1, 4, 1 << 20] {
+            #expect(throws: TextError.invalidUTF8(path: path, line: 4)) {
+                try TextFile.forEachBlock(at: path, blockBytes: blockBytes) { _, _, _ in }
+            }
+        }
+    }
+
+    @Test func aFileReadMoreThanOnceMustBeRegular() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-fifo-\(UUID().uuidString)").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        #expect(throws: TextError.unreadableFile(path: path, reason: "it is a named pipe (FIFO), not a regular file; it is read more than once, so it must be a regular file")) {
+            try TextFile.size(of: path, kind: .rereadable)
+        }
+    }
+
     @Test func jsonLinesAreNumberedAndBlankLinesSkipped() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-lines-\(UUID().uuidString)").path
         try Data("{\"a\": 1}\r\n\n \t\n{\"a\": 2}\r{\"a\": 3}".utf8).write(to: URL(fileURLWithPath: path))

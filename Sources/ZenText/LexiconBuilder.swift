@@ -1,0 +1,202 @@
+import Foundation
+
+/// Builds the PMI n-gram lexicon of ZEN 2.0 (spec section 7, "The lexicon"; T-DNA §3.1) from a
+/// raw corpus, one text a line, over the tokenizer's tokens:
+///
+/// 1. count every token c(a), every adjacent pair of tokens c(ab), and the tokens N;
+/// 2. in each line, glue adjacent tokens a, b while PMI(a, b) = log(N·c(ab) / (c(a)·c(b))) is at
+///    least `minPMI` (`[UNK]` never glues); count every maximal glued segment of 2…`maxLength`
+///    tokens (longer ones are not kept); keep the segments counted at least `minCount` times whose
+///    text tokenizes back to them and holds no comma;
+/// 3. re-count the kept n-grams over the corpus: every occurrence of their tokens, at every
+///    position, overlapping ones too, as `NgramDictionary` matches them in a text. A segment's
+///    occurrences are among them, so the re-count is never below `minCount`.
+///
+/// Lines are independent: nothing glues or matches across a line end. The corpus is read a block
+/// of lines at a time in each pass (never whole), each block cut among `threads` workers that
+/// count into tables of their own, summed after the pass, so the result does not depend on the
+/// number of threads or the size of the blocks.
+public struct LexiconBuilder: Sendable {
+    public let tokenizer: BertTokenizer
+    public let options: LexiconOptions
+    public let threads: Int
+    /// About how many bytes of the corpus are read, and held, at a time.
+    public let blockBytes: Int
+
+    public init(tokenizer: BertTokenizer, options: LexiconOptions,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, blockBytes: Int = 1 << 22) throws(TextError) {
+        try options.validate()
+        (self.tokenizer, self.options) = (tokenizer, options)
+        (self.threads, self.blockBytes) = (max(1, threads), max(1, blockBytes))
+    }
+
+    /// The lexicon of the corpus files `paths` (regular files, since each pass reads them again).
+    /// `progress(done, total)` is called after each block, in bytes over the three passes.
+    public func build(corpus paths: [String], progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Lexicon {
+        var sizes: [Int] = []
+        for path in paths { sizes.append(try TextFile.size(of: path, kind: .rereadable)) }
+        let corpus = Corpus(paths: paths, sizes: sizes)
+
+        let (unigrams, pairs, lines, tokens) = try countTokens(corpus, progress)
+        let glue = gluingPairs(unigrams: unigrams, pairs: pairs, tokens: tokens)
+        let segments = try countSegments(corpus, glue: glue, progress)
+
+        var ngrams: [(ids: [Int32], text: String)] = []
+        var unwritable = 0
+        for (ids, count) in segments where count >= options.minCount {
+            if let text = tokenizer.text(of: ids), !text.unicodeScalars.contains(",") {
+                ngrams.append((ids, text))
+            } else {
+                unwritable += 1
+            }
+        }
+        let frequencies = try countOccurrences(corpus, of: ngrams.map(\.ids), progress)
+        var entries = zip(ngrams, frequencies).map { LexiconEntry(ngram: $0.text, frequency: $1) }
+        entries.sort(by: Lexicon.precedes)
+        if let maxNgrams = options.maxNgrams, entries.count > maxNgrams { entries.removeSubrange(maxNgrams...) }
+        return Lexicon(entries: entries, lines: lines, tokens: tokens, unwritable: unwritable)
+    }
+
+    // MARK: - The passes
+
+    /// Pass 1: c(a) by token id, c(ab) of the adjacent pairs without `[UNK]`, lines, N.
+    private func countTokens(_ corpus: Corpus, _ progress: Progress) throws -> (unigrams: [Int64], pairs: PairCounts, lines: Int, tokens: Int) {
+        struct Counts {
+            var unigrams: [Int64]
+            var pairs = PairCounts()
+            var lines = 0, tokens = 0
+        }
+        let unknown = tokenizer.vocabulary.unknownId
+        let vocabularySize = tokenizer.vocabulary.count
+        var workers = try corpus.pass(1, builder: self, progress, state: { Counts(unigrams: [Int64](repeating: 0, count: vocabularySize)) }) { counts, ids in
+            counts.lines += 1
+            counts.tokens += ids.count
+            for id in ids { counts.unigrams[Int(id)] += 1 }
+            for index in ids.indices.dropFirst() where ids[index - 1] != unknown && ids[index] != unknown {
+                counts.pairs.add(PairCounts.key(ids[index - 1], ids[index]))
+            }
+        }
+        var total = workers.removeFirst()
+        for counts in workers {
+            for id in counts.unigrams.indices { total.unigrams[id] += counts.unigrams[id] }
+            counts.pairs.forEach { total.pairs.add(PairCounts.key($0, $1), $2) }
+            total.lines += counts.lines
+            total.tokens += counts.tokens
+        }
+        return (total.unigrams, total.pairs, total.lines, total.tokens)
+    }
+
+    /// The pairs whose PMI reaches `minPMI`. The arithmetic is in doubles, in this order, so that
+    /// `scripts/lexicon.py` decides every pair alike.
+    private func gluingPairs(unigrams: [Int64], pairs: PairCounts, tokens: Int) -> PairCounts {
+        var glue = PairCounts()
+        pairs.forEach { first, second, count in
+            let pmi = log(Double(tokens) * Double(count) / (Double(unigrams[Int(first)]) * Double(unigrams[Int(second)])))
+            if pmi >= options.minPMI { glue.add(PairCounts.key(first, second)) }
+        }
+        return glue
+    }
+
+    /// Pass 2: every maximal glued segment of 2…`maxLength` tokens, with its count.
+    private func countSegments(_ corpus: Corpus, glue: PairCounts, _ progress: Progress) throws -> [(ids: [Int32], count: Int)] {
+        struct Segments {
+            var table = SequenceTable<Int32>(capacity: 1 << 12)
+            var counts: [Int] = []
+
+            mutating func add(_ key: UnsafeBufferPointer<Int32>, hash: UInt64, count: Int) {
+                let (entry, inserted) = table.insert(key, hash: hash)
+                if inserted { counts.append(0) }
+                counts[entry] += count
+            }
+        }
+        let maxLength = options.maxLength
+        var workers = try corpus.pass(2, builder: self, progress, state: { Segments() }) { segments, ids in
+            ids.withUnsafeBufferPointer { ids in
+                var start = 0
+                for end in ids.indices where end + 1 == ids.count || glue.value(PairCounts.key(ids[end], ids[end + 1])) == 0 {
+                    if (2...maxLength).contains(end + 1 - start) {
+                        let segment = UnsafeBufferPointer(rebasing: ids[start...end])
+                        segments.add(segment, hash: SequenceTable.hash(segment), count: 1)
+                    }
+                    start = end + 1
+                }
+            }
+        }
+        var total = workers.removeFirst()
+        for segments in workers {
+            for entry in 0..<segments.table.count {
+                let (key, hash) = segments.table.key(entry)
+                key.withUnsafeBufferPointer { total.add($0, hash: hash, count: segments.counts[entry]) }
+            }
+        }
+        return (0..<total.table.count).map { (Array(total.table.key($0).key), total.counts[$0]) }
+    }
+
+    /// Pass 3: how often each of `ngrams` occurs, at any position.
+    private func countOccurrences(_ corpus: Corpus, of ngrams: [[Int32]], _ progress: Progress) throws -> [Int64] {
+        guard !ngrams.isEmpty else { return [] }
+        var building = NgramTable(capacity: ngrams.count * options.maxLength)
+        for (index, ids) in ngrams.enumerated() { building.insert(ids, id: Int32(index + 1), frequency: 0) }
+        let table = building
+        let maxLength = options.maxLength
+        let workers = try corpus.pass(3, builder: self, progress, state: { [Int64](repeating: 0, count: ngrams.count) }) { counts, ids in
+            ids.withUnsafeBufferPointer { ids in
+                for start in ids.indices {
+                    table.walk(ids, from: start, maxLength: maxLength) { _, id, _ in counts[Int(id) - 1] += 1 }
+                }
+            }
+        }
+        return workers.dropFirst().reduce(into: workers[0]) { total, counts in
+            for index in total.indices { total[index] += counts[index] }
+        }
+    }
+}
+
+/// What `build` reports after each block: bytes done and in all, over the three passes.
+private typealias Progress = (_ done: Int, _ total: Int) -> Void
+
+/// The corpus files, read once per pass.
+private struct Corpus {
+    static let passes = 3
+    let paths: [String]
+    let sizes: [Int]
+
+    /// Runs `count(&state, tokenIds)` on every line, each block of lines cut into one contiguous
+    /// run per worker; returns the workers' states, one per thread.
+    func pass<State>(_ number: Int, builder: LexiconBuilder, _ progress: Progress, state: () -> State,
+                     _ count: @escaping @Sendable (inout State, [Int32]) -> Void) throws -> [State] {
+        var states = (0..<builder.threads).map { _ in Worker(state: state()) }
+        let total = Self.passes * sizes.reduce(0, +)
+        var done = (number - 1) * sizes.reduce(0, +)
+        for (path, size) in zip(paths, sizes) {
+            try TextFile.forEachBlock(at: path, kind: .rereadable, blockBytes: builder.blockBytes) { lines, _, bytesRead in
+                let parts = min(builder.threads, lines.count)
+                states.withUnsafeMutableBufferPointer { states in
+                    let states = UnsafeWorkers(base: states.baseAddress!)
+                    DispatchQueue.concurrentPerform(iterations: parts) { part in
+                        let worker = states.base + part
+                        for line in lines[(lines.count * part / parts)..<(lines.count * (part + 1) / parts)] {
+                            worker.pointee.ids.removeAll(keepingCapacity: true)
+                            builder.tokenizer.encode(line, into: &worker.pointee.ids)
+                            count(&worker.pointee.state, worker.pointee.ids)
+                        }
+                    }
+                }
+                progress(done + bytesRead, total)
+            }
+            done += size
+        }
+        return states.map(\.state)
+    }
+
+    /// One worker's state and its scratch buffer of token ids.
+    private struct Worker<State> {
+        var state: State
+        var ids: [Int32] = []
+    }
+
+    /// The workers' states, shared with the threads of a block: each thread touches only its own.
+    private struct UnsafeWorkers<State>: @unchecked Sendable {
+        let base: UnsafeMutablePointer<Worker<State>>
+    }
+}
