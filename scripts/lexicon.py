@@ -173,7 +173,7 @@ def main():
     parser.add_argument("--vocab", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--min-pmi", type=float, default=2.0)
-    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--min-count", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=7)
     parser.add_argument("--max-ngrams", type=int)
     args = parser.parse_args()

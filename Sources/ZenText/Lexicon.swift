@@ -9,10 +9,10 @@ public struct LexiconOptions: Sendable, Equatable {
     /// Keep only this many n-grams, the most frequent; nil keeps all.
     public var maxNgrams: Int?
 
-    /// Tuned on the 6.4 MB pre-training corpus (README, "zen lexicon"): about 30,000 n-grams,
-    /// mostly words and names.
+    /// Chosen on the 6.4 MB pre-training corpus (README, "zen lexicon"): 20,530 n-grams, mostly
+    /// words and names (56% are in jieba's dictionary, 84% of the 1,000 most frequent).
     public static let defaultMinPMI = 2.0
-    public static let defaultMinCount = 5
+    public static let defaultMinCount = 3
     /// The longest n-gram a model matches (`NgramDictionary.maxNgramLength - 1`).
     public static let maxLengthRange = 2...(NgramDictionary.maxNgramLength - 1)
 

@@ -17,7 +17,7 @@ struct LexiconCommand: ParsableCommand {
     )
 
     @Option(parsing: .upToNextOption, help: "Corpus files, one text a line (regular files: each is read three times).")
-    var corpus: [String] = []
+    var corpus: [String]
 
     @Option(help: "WordPiece vocabulary (vocab.txt) whose tokens the n-grams are made of.")
     var vocab: String
@@ -42,7 +42,6 @@ struct LexiconCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard !corpus.isEmpty else { throw ValidationError("give at least one corpus file: --corpus FILE...") }
         do {
             try options.validate()
         } catch {
