@@ -12,8 +12,8 @@ import Foundation
 ///    position, overlapping ones too, as `NgramDictionary` matches them in a text. A segment's
 ///    occurrences are among them, so the re-count is never below `minCount`.
 ///
-/// Lines are independent: nothing glues or matches across a line end. The corpus is read a block
-/// of lines at a time in each pass (never whole), each block cut among `threads` workers that
+/// Lines are independent: nothing glues or matches across a line end. Each pass reads the corpus
+/// a block at a time (never whole; `LexiconCorpus`), each block cut among `threads` workers that
 /// count into tables of their own, summed after the pass, so the result does not depend on the
 /// number of threads or the size of the blocks.
 public struct LexiconBuilder: Sendable {
@@ -33,9 +33,7 @@ public struct LexiconBuilder: Sendable {
     /// The lexicon of the corpus files `paths` (regular files, since each pass reads them again).
     /// `progress(done, total)` is called after each block, in bytes over the three passes.
     public func build(corpus paths: [String], progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Lexicon {
-        var sizes: [Int] = []
-        for path in paths { sizes.append(try TextFile.size(of: path, kind: .rereadable)) }
-        let corpus = Corpus(paths: paths, sizes: sizes)
+        let corpus = try LexiconCorpus(paths: paths, threads: threads, blockBytes: blockBytes)
 
         let (unigrams, pairs, lines, tokens) = try countTokens(corpus, progress)
         let glue = gluingPairs(unigrams: unigrams, pairs: pairs, tokens: tokens)
@@ -60,7 +58,7 @@ public struct LexiconBuilder: Sendable {
     // MARK: - The passes
 
     /// Pass 1: c(a) by token id, c(ab) of the adjacent pairs without `[UNK]`, lines, N.
-    private func countTokens(_ corpus: Corpus, _ progress: Progress) throws -> (unigrams: [Int64], pairs: PairCounts, lines: Int, tokens: Int) {
+    private func countTokens(_ corpus: LexiconCorpus, _ progress: LexiconProgress) throws -> (unigrams: [Int64], pairs: PairCounts, lines: Int, tokens: Int) {
         struct Counts {
             var unigrams: [Int64]
             var pairs = PairCounts()
@@ -68,7 +66,7 @@ public struct LexiconBuilder: Sendable {
         }
         let unknown = tokenizer.vocabulary.unknownId
         let vocabularySize = tokenizer.vocabulary.count
-        var workers = try corpus.pass(1, builder: self, progress, state: { Counts(unigrams: [Int64](repeating: 0, count: vocabularySize)) }) { counts, ids in
+        var workers = try corpus.tokenize(with: tokenizer, progress, state: { Counts(unigrams: [Int64](repeating: 0, count: vocabularySize)) }) { counts, ids in
             counts.lines += 1
             counts.tokens += ids.count
             for id in ids { counts.unigrams[Int(id)] += 1 }
@@ -98,7 +96,7 @@ public struct LexiconBuilder: Sendable {
     }
 
     /// Pass 2: every maximal glued segment of 2…`maxLength` tokens, with its count.
-    private func countSegments(_ corpus: Corpus, glue: PairCounts, _ progress: Progress) throws -> [(ids: [Int32], count: Int)] {
+    private func countSegments(_ corpus: LexiconCorpus, glue: PairCounts, _ progress: LexiconProgress) throws -> [(ids: [Int32], count: Int)] {
         struct Segments {
             var table = SequenceTable<Int32>(capacity: 1 << 12)
             var counts: [Int] = []
@@ -110,16 +108,14 @@ public struct LexiconBuilder: Sendable {
             }
         }
         let maxLength = options.maxLength
-        var workers = try corpus.pass(2, builder: self, progress, state: { Segments() }) { segments, ids in
-            ids.withUnsafeBufferPointer { ids in
-                var start = 0
-                for end in ids.indices where end + 1 == ids.count || glue.value(PairCounts.key(ids[end], ids[end + 1])) == 0 {
-                    if (2...maxLength).contains(end + 1 - start) {
-                        let segment = UnsafeBufferPointer(rebasing: ids[start...end])
-                        segments.add(segment, hash: SequenceTable.hash(segment), count: 1)
-                    }
-                    start = end + 1
+        var workers = try corpus.reread(pass: 2, progress, state: { Segments() }) { segments, ids in
+            var start = 0
+            for end in ids.indices where end + 1 == ids.count || glue.value(PairCounts.key(ids[end], ids[end + 1])) == 0 {
+                if (2...maxLength).contains(end + 1 - start) {
+                    let segment = UnsafeBufferPointer(rebasing: ids[start...end])
+                    segments.add(segment, hash: SequenceTable.hash(segment), count: 1)
                 }
+                start = end + 1
             }
         }
         var total = workers.removeFirst()
@@ -133,70 +129,19 @@ public struct LexiconBuilder: Sendable {
     }
 
     /// Pass 3: how often each of `ngrams` occurs, at any position.
-    private func countOccurrences(_ corpus: Corpus, of ngrams: [[Int32]], _ progress: Progress) throws -> [Int64] {
+    private func countOccurrences(_ corpus: LexiconCorpus, of ngrams: [[Int32]], _ progress: LexiconProgress) throws -> [Int64] {
         guard !ngrams.isEmpty else { return [] }
         var building = NgramTable(capacity: ngrams.count * options.maxLength)
         for (index, ids) in ngrams.enumerated() { building.insert(ids, id: Int32(index + 1), frequency: 0) }
         let table = building
         let maxLength = options.maxLength
-        let workers = try corpus.pass(3, builder: self, progress, state: { [Int64](repeating: 0, count: ngrams.count) }) { counts, ids in
-            ids.withUnsafeBufferPointer { ids in
-                for start in ids.indices {
-                    table.walk(ids, from: start, maxLength: maxLength) { _, id, _ in counts[Int(id) - 1] += 1 }
-                }
+        let workers = try corpus.reread(pass: 3, progress, state: { [Int64](repeating: 0, count: ngrams.count) }) { counts, ids in
+            for start in ids.indices {
+                table.walk(ids, from: start, maxLength: maxLength) { _, id, _ in counts[Int(id) - 1] += 1 }
             }
         }
         return workers.dropFirst().reduce(into: workers[0]) { total, counts in
             for index in total.indices { total[index] += counts[index] }
         }
-    }
-}
-
-/// What `build` reports after each block: bytes done and in all, over the three passes.
-private typealias Progress = (_ done: Int, _ total: Int) -> Void
-
-/// The corpus files, read once per pass.
-private struct Corpus {
-    static let passes = 3
-    let paths: [String]
-    let sizes: [Int]
-
-    /// Runs `count(&state, tokenIds)` on every line, each block of lines cut into one contiguous
-    /// run per worker; returns the workers' states, one per thread.
-    func pass<State>(_ number: Int, builder: LexiconBuilder, _ progress: Progress, state: () -> State,
-                     _ count: @escaping @Sendable (inout State, [Int32]) -> Void) throws -> [State] {
-        var states = (0..<builder.threads).map { _ in Worker(state: state()) }
-        let total = Self.passes * sizes.reduce(0, +)
-        var done = (number - 1) * sizes.reduce(0, +)
-        for (path, size) in zip(paths, sizes) {
-            try TextFile.forEachBlock(at: path, kind: .rereadable, blockBytes: builder.blockBytes) { lines, _, bytesRead in
-                let parts = min(builder.threads, lines.count)
-                states.withUnsafeMutableBufferPointer { states in
-                    let states = UnsafeWorkers(base: states.baseAddress!)
-                    DispatchQueue.concurrentPerform(iterations: parts) { part in
-                        let worker = states.base + part
-                        for line in lines[(lines.count * part / parts)..<(lines.count * (part + 1) / parts)] {
-                            worker.pointee.ids.removeAll(keepingCapacity: true)
-                            builder.tokenizer.encode(line, into: &worker.pointee.ids)
-                            count(&worker.pointee.state, worker.pointee.ids)
-                        }
-                    }
-                }
-                progress(done + bytesRead, total)
-            }
-            done += size
-        }
-        return states.map(\.state)
-    }
-
-    /// One worker's state and its scratch buffer of token ids.
-    private struct Worker<State> {
-        var state: State
-        var ids: [Int32] = []
-    }
-
-    /// The workers' states, shared with the threads of a block: each thread touches only its own.
-    private struct UnsafeWorkers<State>: @unchecked Sendable {
-        let base: UnsafeMutablePointer<Worker<State>>
     }
 }

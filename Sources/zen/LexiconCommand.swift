@@ -12,7 +12,8 @@ struct LexiconCommand: ParsableCommand {
         ([UNK] never glues, nothing glues across lines); keeps the maximal glued segments of 2 to \
         --max-length tokens that occur at least --min-count times; counts every occurrence of each over \
         the corpus and writes `n-gram,frequency` lines, most frequent first (then by text). The corpus is \
-        read three times, a block at a time, on every core.
+        read three times, a block at a time, on every core. On the 6.4 MB pre-training corpus the defaults \
+        give about 20,000 n-grams, mostly words; on a larger corpus, raise --min-count.
         """
     )
 
