@@ -6,7 +6,8 @@ and output, to check zen's output against and to time it against (scripts/bench_
         --vocab ../shared/data/bert-base-chinese-vocab.txt --output ngram.txt
 
 Three passes over the corpus, one line at a time, over the tokens of the ZEN 2.0 tokenizer (BERT
-basic + WordPiece with `str.lower()` per word, ported below; no dependencies):
+basic + WordPiece with `str.lower()` per word, ported below; no dependencies). As in zen, the text
+is tokenized once: the first pass writes each line's tokens to a scratch file that the others read.
 1. count every token c(a), every adjacent pair without [UNK] c(ab), and the tokens N;
 2. glue adjacent tokens while log(N*c(ab) / (c(a)*c(b))) >= --min-pmi and count every maximal glued
    segment of 2..--max-length tokens; keep those counted >= --min-count times whose text tokenizes
@@ -107,6 +108,23 @@ def corpus_lines(paths):
                 yield line[:-1] if line.endswith("\n") else line
 
 
+def tokenize_to(paths, tokenizer, scratch):
+    """The first pass's reading: every line's tokens, also written to `scratch`, space-separated
+    (no token holds whitespace)."""
+    with open(scratch, "w", encoding="utf-8") as out:
+        for line in corpus_lines(paths):
+            tokens = tokenizer.tokenize(line)
+            out.write(" ".join(tokens) + "\n")
+            yield tokens
+
+
+def tokens_from(scratch):
+    """The later passes' reading: the tokens the first pass wrote."""
+    with open(scratch, encoding="utf-8") as f:
+        for line in f:
+            yield line.split()
+
+
 def text_of(tokens):
     """The text that tokenizes back to `tokens`: ## pieces join, CJK and punctuation join, words get a space."""
     text, previous = "", None
@@ -121,11 +139,10 @@ def text_of(tokens):
     return text
 
 
-def build(paths, tokenizer, min_pmi, min_count, max_length, max_ngrams):
+def build(paths, tokenizer, min_pmi, min_count, max_length, max_ngrams, scratch):
     # Pass 1: unigrams, adjacent pairs, N.
     unigrams, pairs, n, lines = Counter(), Counter(), 0, 0
-    for line in corpus_lines(paths):
-        tokens = tokenizer.tokenize(line)
+    for tokens in tokenize_to(paths, tokenizer, scratch):
         lines += 1
         n += len(tokens)
         unigrams.update(tokens)
@@ -137,8 +154,7 @@ def build(paths, tokenizer, min_pmi, min_count, max_length, max_ngrams):
 
     # Pass 2: maximal glued segments of 2..max_length tokens.
     segments = Counter()
-    for line in corpus_lines(paths):
-        tokens = tokenizer.tokenize(line)
+    for tokens in tokens_from(scratch):
         start = 0
         for end in range(len(tokens)):
             if end + 1 == len(tokens) or (tokens[end], tokens[end + 1]) not in glue:
@@ -154,8 +170,7 @@ def build(paths, tokenizer, min_pmi, min_count, max_length, max_ngrams):
 
     # Pass 3: every occurrence of the kept n-grams.
     frequencies = Counter()
-    for line in corpus_lines(paths):
-        tokens = tokenizer.tokenize(line)
+    for tokens in tokens_from(scratch):
         for start in range(len(tokens)):
             for length in range(2, min(max_length, len(tokens) - start) + 1):
                 ngram = tuple(tokens[start:start + length])
@@ -187,8 +202,9 @@ def main():
         parser.error(f"--max-ngrams {args.max_ngrams} is out of range: it must be at least 1")
 
     start = time.perf_counter()
-    entries, lines, n = build(args.corpus, Tokenizer(args.vocab), args.min_pmi, args.min_count, args.max_length,
-                              args.max_ngrams)
+    with tempfile.TemporaryDirectory() as directory:
+        entries, lines, n = build(args.corpus, Tokenizer(args.vocab), args.min_pmi, args.min_count, args.max_length,
+                                  args.max_ngrams, os.path.join(directory, "tokens.txt"))
     if not entries:
         sys.exit(f"no n-gram in {', '.join(args.corpus)} ({lines} lines, {n} tokens) passed the thresholds; "
                  "lower --min-pmi or --min-count")

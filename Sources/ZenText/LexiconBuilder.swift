@@ -30,8 +30,9 @@ public struct LexiconBuilder: Sendable {
         (self.threads, self.blockBytes) = (max(1, threads), max(1, blockBytes))
     }
 
-    /// The lexicon of the corpus files `paths` (regular files, since each pass reads them again).
-    /// `progress(done, total)` is called after each block, in bytes over the three passes.
+    /// The lexicon of the corpus files `paths` (`-` is standard input; pipes are read to their end).
+    /// `progress(done, total)` is called after each block, in bytes of the regular files among
+    /// `paths` over the three passes.
     public func build(corpus paths: [String], progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> Lexicon {
         let corpus = try LexiconCorpus(paths: paths, threads: threads, blockBytes: blockBytes)
 

@@ -10,18 +10,18 @@ typealias LexiconProgress = (_ done: Int, _ total: Int) -> Void
 
 /// The corpus of a lexicon build, read once per pass, a block at a time, never whole.
 ///
-/// The first pass reads the text files and tokenizes them. It also writes every line's token ids,
-/// then -1, to a scratch file, which the later passes read instead of the text: the corpus is
-/// tokenized once. The scratch file is unlinked as soon as it is created, so that it goes away
-/// with the process however it ends; it takes about 4 bytes a token, in `TMPDIR`.
+/// The first pass reads the text (files, standard input, pipes) and tokenizes it. It also writes
+/// every line's token ids, then -1, to a scratch file, which the later passes read instead: the
+/// text is read and tokenized once. The scratch file is unlinked as soon as it is created, so
+/// that it goes away with the process however it ends; it takes 4 bytes a token, in `TMPDIR`.
 ///
 /// Each block's lines are cut into one contiguous run per thread; each thread counts into a state
 /// of its own, and the pass returns them all, for the caller to sum.
 final class LexiconCorpus {
     static let passes = 3
     let paths: [String]
-    /// Bytes of each file.
-    let sizes: [Int]
+    /// Bytes of the regular files among `paths`, what progress is measured in (streams have no size).
+    let bytes: Int
     private let threads: Int
     private let blockBytes: Int
     private let scratch: Int32
@@ -30,9 +30,9 @@ final class LexiconCorpus {
 
     init(paths: [String], threads: Int, blockBytes: Int) throws {
         self.paths = paths
-        var sizes: [Int] = []
-        for path in paths { sizes.append(try TextFile.size(of: path, kind: .rereadable)) }
-        self.sizes = sizes
+        var bytes = 0
+        for path in paths { bytes += try TextFile.size(of: path) ?? 0 }   // a missing file fails here, before any work
+        self.bytes = bytes
         (self.threads, self.blockBytes) = (threads, blockBytes)
         var template = Array((FileManager.default.temporaryDirectory.path + "/zen-lexicon-XXXXXX").utf8CString)
         scratch = mkstemp(&template)
@@ -51,10 +51,10 @@ final class LexiconCorpus {
                          _ count: @escaping @Sendable (inout State, UnsafeBufferPointer<Int32>) -> Void) throws -> [State] {
         var workers = (0..<threads).map { _ in Worker(state: state()) }
         let scratchFile = OutputSink(descriptor: scratch, path: scratchPath, buffered: true)
-        let total = Self.passes * sizes.reduce(0, +)
         var done = 0
-        for (path, size) in zip(paths, sizes) {
-            try TextFile.forEachBlock(at: path, kind: .rereadable, blockBytes: blockBytes) { lines, _, bytesRead in
+        for path in paths {
+            let size = try TextFile.size(of: path)
+            try TextFile.forEachBlock(at: path, blockBytes: blockBytes) { lines, _, bytesRead in
                 forEachRun(of: lines.count, &workers) { worker, run in
                     for line in lines[run] {
                         worker.pointee.ids.removeAll(keepingCapacity: true)
@@ -73,9 +73,9 @@ final class LexiconCorpus {
                 } catch let error as OutputError {
                     throw error.naming("TMPDIR")
                 }
-                progress(done + bytesRead, total)
+                if size != nil { progress(done + bytesRead, Self.passes * bytes) }
             }
-            done += size
+            done += size ?? 0
         }
         do {
             try scratchFile.flush()
@@ -90,7 +90,6 @@ final class LexiconCorpus {
     func reread<State>(pass number: Int, _ progress: LexiconProgress, state: () -> State,
                        _ count: @escaping @Sendable (inout State, UnsafeBufferPointer<Int32>) -> Void) throws -> [State] {
         var workers = (0..<threads).map { _ in Worker(state: state()) }
-        let corpusBytes = sizes.reduce(0, +)
         var buffer = [Int32](repeating: 0, count: max(1, blockBytes / MemoryLayout<Int32>.size))
         var filled = 0, offset = 0
         while offset < scratchBytes {
@@ -113,8 +112,7 @@ final class LexiconCorpus {
             }
             buffer.withUnsafeMutableBufferPointer { _ = memmove($0.baseAddress!, $0.baseAddress! + last + 1, (filled - last - 1) * 4) }
             filled -= last + 1
-            progress((number - 1) * corpusBytes + Int(Double(offset) / Double(scratchBytes) * Double(corpusBytes)),
-                     Self.passes * corpusBytes)
+            progress((number - 1) * bytes + Int(Double(offset) / Double(scratchBytes) * Double(bytes)), Self.passes * bytes)
         }
         return workers.map(\.state)
     }

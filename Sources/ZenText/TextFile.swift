@@ -23,18 +23,6 @@ public enum TextFile {
         /// A model directory's file (`config.json`, `vocab.txt`, `ngram.txt`, the weights): a
         /// regular file only, since reading a FIFO would wait for a writer forever.
         case regularFile
-        /// A file read more than once (the corpus `zen lexicon` passes over three times): a
-        /// regular file only, since a stream can be read only once.
-        case rereadable
-
-        /// Why anything but a regular file is refused, for messages; nil where a stream is fine.
-        var regularFileReason: String? {
-            switch self {
-            case .anyStream: nil
-            case .regularFile: "a model directory's files must be regular files"
-            case .rereadable: "it is read more than once, so it must be a regular file"
-            }
-        }
     }
 
     /// Every byte of `path`.
@@ -56,11 +44,14 @@ public enum TextFile {
         try lines(of: contents(of: path, kind: kind), path: displayName(of: path))
     }
 
-    /// The size in bytes of the regular file at `path`, refused as `kind` refuses what is not one.
-    public static func size(of path: String, kind: Kind) throws(TextError) -> Int {
-        let (descriptor, info) = try openForReading(path, kind: kind)
-        if descriptor != STDIN_FILENO { close(descriptor) }
-        return Int(info.st_size)
+    /// The size in bytes of `path` if it is a regular file, nil for a stream (`-`, a FIFO, a
+    /// device); a path that cannot be read as a file is the error reading it would be.
+    public static func size(of path: String) throws(TextError) -> Int? {
+        guard path != "-" else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .unreadableFile(path: path, reason: reason(errno)) }
+        guard info.st_mode & S_IFMT != S_IFDIR else { throw .unreadableFile(path: path, reason: "it is a directory") }
+        return info.st_mode & S_IFMT == S_IFREG ? Int(info.st_size) : nil
     }
 
     /// The lines of `path` (split and checked as `lines(at:)` splits them), handed to `body` a
@@ -100,14 +91,14 @@ public enum TextFile {
     private static func openForReading(_ path: String, kind: Kind) throws(TextError) -> (descriptor: Int32, info: stat) {
         let name = displayName(of: path)
         // Opened without blocking, so that a FIFO can be refused before anything waits on it.
-        let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | (kind == .anyStream ? 0 : O_NONBLOCK))
+        let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | (kind == .regularFile ? O_NONBLOCK : 0))
         guard descriptor >= 0 else { throw .unreadableFile(path: name, reason: reason(errno)) }
         var info = stat()
         do throws(TextError) {
             guard fstat(descriptor, &info) == 0 else { throw TextError.unreadableFile(path: name, reason: reason(errno)) }
             guard info.st_mode & S_IFMT != S_IFDIR else { throw TextError.unreadableFile(path: name, reason: "it is a directory") }
-            if let requirement = kind.regularFileReason, let special = specialFileKind(info.st_mode) {
-                throw TextError.unreadableFile(path: name, reason: "it is \(special), not a regular file; \(requirement)")
+            if kind == .regularFile, let special = specialFileKind(info.st_mode) {
+                throw TextError.unreadableFile(path: name, reason: "it is \(special), not a regular file; a model directory's files must be regular files")
             }
         } catch {
             if descriptor != STDIN_FILENO { close(descriptor) }

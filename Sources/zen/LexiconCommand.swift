@@ -11,13 +11,14 @@ struct LexiconCommand: ParsableCommand {
         adjacent pair; glues adjacent tokens a, b while PMI = log(N·c(ab) / (c(a)·c(b))) >= --min-pmi \
         ([UNK] never glues, nothing glues across lines); keeps the maximal glued segments of 2 to \
         --max-length tokens that occur at least --min-count times; counts every occurrence of each over \
-        the corpus and writes `n-gram,frequency` lines, most frequent first (then by text). The corpus is \
-        read three times, a block at a time, on every core. On the 6.4 MB pre-training corpus the defaults \
-        give about 20,000 n-grams, mostly words; on a larger corpus, raise --min-count.
+        the corpus and writes `n-gram,frequency` lines, most frequent first (then by text). The text is read \
+        once, a block at a time, and tokenized on every core; the later passes read the token ids back from \
+        a scratch file in TMPDIR (4 bytes a token). On the 6.4 MB pre-training corpus the defaults give about \
+        20,000 n-grams, mostly words; on a larger corpus, raise --min-count.
         """
     )
 
-    @Option(parsing: .upToNextOption, help: "Corpus files, one text a line (regular files: each is read three times).")
+    @Option(parsing: .upToNextOption, help: "Corpus files, one text a line; - for standard input.")
     var corpus: [String]
 
     @Option(help: "WordPiece vocabulary (vocab.txt) whose tokens the n-grams are made of.")
@@ -61,6 +62,7 @@ struct LexiconCommand: ParsableCommand {
             // once rather than after the corpus, and a failed build leaves no file behind.
             lexicon = try OutputFile.write(to: output) { file in
                 let lexicon = try builder.build(corpus: corpus) { done, total in
+                    guard total > 0 else { return }   // only streams: no size to measure against
                     if reporter == nil { reporter = ProgressReporter(total: max(1, total >> 10), startStep: 0) }
                     reporter?.advance(to: done >> 10, unit: "KB")
                 }

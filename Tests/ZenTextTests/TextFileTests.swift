@@ -71,13 +71,15 @@ import Testing
         }
     }
 
-    @Test func aFileReadMoreThanOnceMustBeRegular() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-fifo-\(UUID().uuidString)").path
-        #expect(mkfifo(path, 0o600) == 0)
+    @Test func sizesOfFilesButNotOfStreams() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zen-size-\(UUID().uuidString)").path
+        try Data("甲乙\n".utf8).write(to: URL(fileURLWithPath: path))
         defer { unlink(path) }
-        #expect(throws: TextError.unreadableFile(path: path, reason: "it is a named pipe (FIFO), not a regular file; it is read more than once, so it must be a regular file")) {
-            try TextFile.size(of: path, kind: .rereadable)
-        }
+        #expect(try TextFile.size(of: path) == 7)
+        #expect(try TextFile.size(of: "-") == nil)
+        #expect(try TextFile.size(of: "/dev/null") == nil)
+        #expect(throws: TextError.unreadableFile(path: "/tmp", reason: "it is a directory")) { try TextFile.size(of: "/tmp") }
+        #expect(throws: TextError.unreadableFile(path: path + "x", reason: "no such file")) { try TextFile.size(of: path + "x") }
     }
 
     @Test func jsonLinesAreNumberedAndBlankLinesSkipped() throws {
