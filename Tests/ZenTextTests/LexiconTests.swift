@@ -4,18 +4,20 @@ import Testing
 
 /// The PMI lexicon (spec section 7, "The lexicon") on corpora small enough to count by hand.
 @Suite final class LexiconTests {
-    let directory: String
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("zen-lexicon-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
+    /// The test's files, made on first use and removed when the test ends.
+    let directory = FileManager.default.temporaryDirectory.path + "/zen-lexicon-" + UUID().uuidString
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// The path of `name` in the test's directory.
+    func file(_ name: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory + "/" + name
+    }
+
     /// Writes `text` to a corpus file of the test's directory.
     func corpus(_ text: String, name: String = "corpus.txt") throws -> String {
-        let path = directory + "/" + name
+        let path = try file(name)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -136,7 +138,7 @@ import Testing
         #expect(lexicon.entries == words.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             .map { LexiconEntry(ngram: $0, frequency: Int64(occurrences)) })
 
-        let path = directory + "/ngram.txt"
+        let path = try file("ngram.txt")
         try OutputFile.write(to: path) { try lexicon.write(to: $0) }
         let ngrams = try NgramDictionary(contentsOf: path, tokenizer: Fixtures.tokenizer)
         #expect(ngrams.matchableCount == lexicon.entries.count)
@@ -189,7 +191,7 @@ import Testing
         let builder = try LexiconBuilder(tokenizer: Fixtures.tokenizer, options: LexiconOptions(), blockBytes: 4)
         var bytes = Data("甲乙\n甲乙\n".utf8)
         bytes.append(contentsOf: [0x61, 0xFF, 0x0A])
-        let path = directory + "/bad.txt"
+        let path = try file("bad.txt")
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect(throws: TextError.invalidUTF8(path: path, line: 3)) { try builder.build(corpus: [path]) }
         #expect(throws: TextError.unreadableFile(path: directory, reason: "it is a directory")) {
