@@ -21,7 +21,7 @@ final class LexiconCorpus {
     static let passes = 3
     let paths: [String]
     /// Bytes of the regular files among `paths`, what progress is measured in (streams have no size).
-    let bytes: Int
+    let textBytes: Int
     private let threads: Int
     private let blockBytes: Int
     private let scratch: Int32
@@ -32,7 +32,7 @@ final class LexiconCorpus {
         self.paths = paths
         var bytes = 0
         for path in paths { bytes += try TextFile.size(of: path) ?? 0 }   // a missing file fails here, before any work
-        self.bytes = bytes
+        textBytes = bytes
         (self.threads, self.blockBytes) = (threads, blockBytes)
         var template = Array((FileManager.default.temporaryDirectory.path + "/zen-lexicon-XXXXXX").utf8CString)
         scratch = mkstemp(&template)
@@ -73,7 +73,7 @@ final class LexiconCorpus {
                 } catch let error as OutputError {
                     throw error.naming("TMPDIR")
                 }
-                if size != nil { progress(done + bytesRead, Self.passes * bytes) }
+                if size != nil { progress(done + bytesRead, Self.passes * textBytes) }
             }
             done += size ?? 0
         }
@@ -94,9 +94,9 @@ final class LexiconCorpus {
         var filled = 0, offset = 0
         while offset < scratchBytes {
             if filled == buffer.count { buffer += [Int32](repeating: 0, count: buffer.count) }   // a line longer than a block
-            let bytes = min((buffer.count - filled) * MemoryLayout<Int32>.size, scratchBytes - offset)
-            try readScratch(into: &buffer, at: filled, bytes: bytes, from: offset)
-            (offset, filled) = (offset + bytes, filled + bytes / MemoryLayout<Int32>.size)
+            let chunk = min((buffer.count - filled) * MemoryLayout<Int32>.size, scratchBytes - offset)
+            try readScratch(into: &buffer, at: filled, bytes: chunk, from: offset)
+            (offset, filled) = (offset + chunk, filled + chunk / MemoryLayout<Int32>.size)
             guard let last = buffer[..<filled].lastIndex(of: -1) else { continue }
             do {
                 // Every line ends with -1: line i is block[starts[i] ..< starts[i + 1] - 1].
@@ -112,7 +112,7 @@ final class LexiconCorpus {
             }
             buffer.withUnsafeMutableBufferPointer { _ = memmove($0.baseAddress!, $0.baseAddress! + last + 1, (filled - last - 1) * 4) }
             filled -= last + 1
-            progress((number - 1) * bytes + Int(Double(offset) / Double(scratchBytes) * Double(bytes)), Self.passes * bytes)
+            progress((number - 1) * textBytes + Int(Double(offset) / Double(scratchBytes) * Double(textBytes)), Self.passes * textBytes)
         }
         return workers.map(\.state)
     }

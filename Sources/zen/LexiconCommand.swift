@@ -55,18 +55,17 @@ struct LexiconCommand: ParsableCommand {
         try refuseOverwritingInputs()
         let start = Date()
         let builder = try LexiconBuilder(tokenizer: BertTokenizer(vocabularyAt: vocab), options: options)
-        var reporter: ProgressReporter?
+        let progress = ProgressReporter(total: 100, startStep: 0)
         let lexicon: Lexicon
         do {
             // The build runs inside the write, so that an output that cannot be written fails at
             // once rather than after the corpus, and a failed build leaves no file behind.
             lexicon = try OutputFile.write(to: output) { file in
                 let lexicon = try builder.build(corpus: corpus) { done, total in
-                    guard total > 0 else { return }   // only streams: no size to measure against
-                    if reporter == nil { reporter = ProgressReporter(total: max(1, total >> 10), startStep: 0) }
-                    reporter?.advance(to: done >> 10, unit: "KB")
+                    // In percent of the three passes; a corpus of streams only has no size to measure.
+                    if total > 0 { progress.advance(to: done * 100 / total, unit: "%") }
                 }
-                reporter?.finish()
+                progress.finish()
                 try refuseEmpty(lexicon)
                 try lexicon.write(to: file)
                 return lexicon

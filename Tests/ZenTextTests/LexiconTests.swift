@@ -168,6 +168,18 @@ import Testing
         }
     }
 
+    @Test func progressRisesToThreeTimesTheCorpusSize() throws {
+        let path = try corpus(wordCorpus)
+        let size = try #require(try TextFile.size(of: path))
+        var reports: [(done: Int, total: Int)] = []
+        let builder = try LexiconBuilder(tokenizer: Fixtures.tokenizer, options: LexiconOptions(minPMI: 1.5, minCount: 1), blockBytes: 64)
+        _ = try builder.build(corpus: [path]) { reports.append(($0, $1)) }
+        #expect(reports.count > 3)
+        #expect(reports.allSatisfy { $0.total == 3 * size })
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.done <= $1.done }, "\(reports)")
+        #expect(reports.last?.done == 3 * size)
+    }
+
     @Test func badOptionsNameTheOptionAndItsRange() {
         let cases: [(LexiconOptions, String)] = [
             (LexiconOptions(minPMI: .nan), "--min-pmi nan is out of range: it must be a finite number"),
