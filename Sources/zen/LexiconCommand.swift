@@ -65,18 +65,15 @@ struct LexiconCommand: ParsableCommand {
                     // In percent of the three passes; a corpus of streams only has no size to measure.
                     if total > 0 { progress.advance(to: done * 100 / total, unit: "%") }
                 }
-                progress.finish()
                 try refuseEmpty(lexicon)
                 try lexicon.write(to: file)
                 return lexicon
             }
-        } catch let error as OutputError {
+        } catch let error as OutputError where error.option == nil {   // the scratch file's errors name TMPDIR
             throw error.naming("--output")
         }
-        let seconds = Date().timeIntervalSince(start)
-        let line = String(format: "zen lexicon: %d lines, %d tokens, %d n-grams in %.1f s, written to %@",
-                          lexicon.lines, lexicon.tokens, lexicon.entries.count, seconds, OutputFile.displayName(of: output))
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        progress.log(String(format: "zen lexicon: %d lines, %d tokens, %d n-grams in %.1f s, written to %@", lexicon.lines,
+                            lexicon.tokens, lexicon.entries.count, Date().timeIntervalSince(start), OutputFile.displayName(of: output)))
     }
 
     /// No lexicon is not a lexicon: say what to change instead of writing an empty file.

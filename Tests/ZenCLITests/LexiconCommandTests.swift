@@ -113,6 +113,21 @@ import Testing
                               + "lower --min-pmi (now 5.0) or --min-count (now 5) or raise --max-length (now 3)"), "\(none)")
     }
 
+    @Test func aScratchDirectoryThatCannotBeWrittenIsNamed() throws {
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["lexicon", "--corpus", try write("corpus.txt", corpus), "--vocab", Self.vocab, "--output", path("ngram.txt")]
+        process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": path("none")]) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(message.contains("the directory \(path("none")) does not exist; create it or choose another TMPDIR"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: path("ngram.txt")))
+    }
+
     @Test func neverWritesOverItsInputs() throws {
         let corpusPath = try write("corpus.txt", corpus)
         let run = try lexicon([corpusPath], output: corpusPath, ["--min-pmi", "0.9", "--min-count", "1"])
