@@ -12,10 +12,11 @@ import Foundation
 ///    position, overlapping ones too, as `NgramDictionary` matches them in a text. A segment's
 ///    occurrences are among them, so the re-count is never below `minCount`.
 ///
-/// Lines are independent: nothing glues or matches across a line end. Each pass reads the corpus
-/// a block at a time (never whole; `LexiconCorpus`), each block cut among `threads` workers that
-/// count into tables of their own, summed after the pass, so the result does not depend on the
-/// number of threads or the size of the blocks.
+/// Lines are independent: nothing glues or matches across a line end. The first pass reads the
+/// text a block at a time (never whole) and tokenizes it; the later ones read its token ids back
+/// (`LexiconCorpus`). Each block is cut among `threads` workers that count into tables of their
+/// own, summed after the pass, so the result does not depend on the number of threads or the size
+/// of the blocks.
 public struct LexiconBuilder: Sendable {
     public let tokenizer: BertTokenizer
     public let options: LexiconOptions

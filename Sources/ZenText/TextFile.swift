@@ -58,9 +58,9 @@ public enum TextFile {
     /// block at a time, so that a file larger than memory can be read: each block is whole lines
     /// of about `blockBytes` bytes (a longer line is a block of its own). `body` gets the block,
     /// the 1-based number of its first line, and the bytes of the file read so far.
-    public static func forEachBlock(at path: String, kind: Kind = .anyStream, blockBytes: Int = 1 << 22,
+    public static func forEachBlock(at path: String, blockBytes: Int = 1 << 22,
                                     _ body: (_ lines: [String], _ firstLine: Int, _ bytesRead: Int) throws -> Void) throws {
-        let (descriptor, _) = try openForReading(path, kind: kind)
+        let (descriptor, _) = try openForReading(path, kind: .anyStream)
         defer { if descriptor != STDIN_FILENO { close(descriptor) } }
         let name = displayName(of: path)
         var buffer = [UInt8](repeating: 0, count: max(blockBytes, 1))
