@@ -48,7 +48,7 @@ final class LexiconCorpus {
     /// Pass 1: tokenizes every line of the text, calls `count(&state, ids)` on it, and writes the
     /// ids to the scratch file.
     func tokenize<State>(with tokenizer: BertTokenizer, _ progress: LexiconProgress, state: () -> State,
-                         _ count: @escaping @Sendable (inout State, UnsafeBufferPointer<Int32>) -> Void) throws -> [State] {
+                         _ count: @Sendable (inout State, UnsafeBufferPointer<Int32>) -> Void) throws -> [State] {
         var workers = (0..<threads).map { _ in Worker(state: state()) }
         let scratchFile = OutputSink(descriptor: scratch, path: scratchPath, buffered: true)
         var done = 0
@@ -88,7 +88,7 @@ final class LexiconCorpus {
     /// Pass `number` (2 or 3): calls `count(&state, ids)` on every line's token ids, read back from
     /// the scratch file.
     func reread<State>(pass number: Int, _ progress: LexiconProgress, state: () -> State,
-                       _ count: @escaping @Sendable (inout State, UnsafeBufferPointer<Int32>) -> Void) throws -> [State] {
+                       _ count: @Sendable (inout State, UnsafeBufferPointer<Int32>) -> Void) throws -> [State] {
         var workers = (0..<threads).map { _ in Worker(state: state()) }
         var buffer = [Int32](repeating: 0, count: max(1, blockBytes / MemoryLayout<Int32>.size))
         var filled = 0, offset = 0
@@ -110,7 +110,7 @@ final class LexiconCorpus {
                     }
                 }
             }
-            buffer.withUnsafeMutableBufferPointer { _ = memmove($0.baseAddress!, $0.baseAddress! + last + 1, (filled - last - 1) * 4) }
+            buffer.withUnsafeMutableBufferPointer { _ = memmove($0.baseAddress!, $0.baseAddress! + last + 1, (filled - last - 1) * MemoryLayout<Int32>.size) }
             filled -= last + 1
             progress((number - 1) * textBytes + Int(Double(offset) / Double(scratchBytes) * Double(textBytes)), Self.passes * textBytes)
         }
