@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,8 +16,8 @@ typealias LexiconProgress = (_ done: Int, _ total: Int) -> Void
 /// text is read and tokenized once. The scratch file is unlinked as soon as it is created, so
 /// that it goes away with the process however it ends; it takes 4 bytes a token, in `TMPDIR`.
 ///
-/// Each block's lines are cut into one contiguous run per thread; each thread counts into a state
-/// of its own, and the pass returns them all, for the caller to sum.
+/// Each block's lines are counted on `threads` threads, each into a state of its own, and the pass
+/// returns them all, for the caller to sum (the lines a thread gets vary from run to run; sums do not).
 final class LexiconCorpus {
     static let passes = 3
     let paths: [String]
@@ -36,7 +37,7 @@ final class LexiconCorpus {
         (self.threads, self.blockBytes) = (threads, blockBytes)
         var template = Array((FileManager.default.temporaryDirectory.path + "/zen-lexicon-XXXXXX").utf8CString)
         scratch = mkstemp(&template)
-        scratchPath = String(cString: template)
+        scratchPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         guard scratch >= 0 else {
             throw OutputError(path: scratchPath, errno: errno, directory: FileManager.default.temporaryDirectory.path).naming("TMPDIR")
         }
@@ -132,16 +133,21 @@ final class LexiconCorpus {
         }
     }
 
-    /// Runs `body(worker, run)` on `threads` threads at once, each with its own worker and a
-    /// contiguous run of `0..<count`.
+    /// Runs `body(worker, run)` over `0..<count` on `threads` threads at once, each with its own
+    /// worker, taking small runs in turn until none is left: a thread the system pauses (on a busy
+    /// machine) holds up the block by one run, not by its share of it.
     private func forEachRun<State>(of count: Int, _ workers: inout [Worker<State>],
                                    _ body: @Sendable (UnsafeMutablePointer<Worker<State>>, Range<Int>) -> Void) {
         let parts = min(threads, count)
         guard parts > 0 else { return }
+        let run = max(1, count / (parts * 16))
+        let next = Atomic<Int>(0)
         workers.withUnsafeMutableBufferPointer { workers in
             let workers = UnsafeWorkers(base: workers.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                body(workers.base + part, (count * part / parts)..<(count * (part + 1) / parts))
+                while case let start = next.wrappingAdd(run, ordering: .relaxed).oldValue, start < count {
+                    body(workers.base + part, start..<min(count, start + run))
+                }
             }
         }
     }
