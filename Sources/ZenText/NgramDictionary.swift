@@ -143,8 +143,9 @@ public struct NgramDictionary: Sendable {
     }
 }
 
-/// N-grams by token ids. A node is an n-gram, a proper prefix of one (id 0), or both.
-private struct NgramTable: Sendable {
+/// N-grams by token ids. A node is an n-gram, a proper prefix of one (id 0), or both. The
+/// dictionary's matching, and the lexicon builder's re-count of its n-grams over the corpus.
+struct NgramTable: Sendable {
     private var table: SequenceTable<Int32>
     private var ids: [Int32] = []
     private var frequencies: [Int64] = []

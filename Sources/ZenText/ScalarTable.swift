@@ -50,8 +50,9 @@ struct ScalarTable: Sendable {
                 flags[Int(value)] = .removed   // surrogate code points never occur in a String
                 continue
             }
-            flags[Int(value)] = Self.computeFlags(scalar)
-            pool.append(contentsOf: Self.computeNormalized(scalar))
+            let normalized = Self.computeNormalized(scalar)   // the costly part of start-up: once a scalar
+            flags[Int(value)] = Self.computeFlags(scalar, normalized: normalized)
+            pool.append(contentsOf: normalized)
         }
         offsets[Self.planeSize] = UInt32(pool.count)
         self.flags = flags
@@ -61,7 +62,9 @@ struct ScalarTable: Sendable {
 
     @inline(__always)
     func flags(_ value: UInt32) -> Flags {
-        value < Self.planeSize ? flags[Int(value)] : Self.computeFlags(Unicode.Scalar(value)!)
+        guard value >= Self.planeSize else { return flags[Int(value)] }
+        let scalar = Unicode.Scalar(value)!
+        return Self.computeFlags(scalar, normalized: Self.computeNormalized(scalar))
     }
 
     /// Appends the normalized form of one scalar, ignoring context (see `.contextual`).
@@ -77,7 +80,8 @@ struct ScalarTable: Sendable {
 
     // MARK: - Definitions
 
-    static func computeFlags(_ scalar: Unicode.Scalar) -> Flags {
+    /// The flags of `scalar`, whose `computeNormalized` form is `normalized`.
+    static func computeFlags(_ scalar: Unicode.Scalar, normalized: [UInt32]) -> Flags {
         let value = scalar.value
         let properties = scalar.properties
         var flags: Flags = []
@@ -93,7 +97,6 @@ struct ScalarTable: Sendable {
             flags.insert(.punctuation)
         }
         if isCJK(value) { flags.insert(.cjk) }
-        let normalized = computeNormalized(scalar)
         if normalized == [value] { flags.insert(.identity) }
         if value == 0x03A3 || normalized.contains(where: { isReorderableSurvivor($0) }) {
             flags.insert(.contextual)

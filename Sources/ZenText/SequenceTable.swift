@@ -52,6 +52,12 @@ struct SequenceTable<Element: FixedWidthInteger & Sendable>: Sendable {
         return (count - 1, true)
     }
 
+    /// The key of `entry` and its hash.
+    func key(_ entry: Int) -> (key: ArraySlice<Element>, hash: UInt64) {
+        let offset = Int(keyOffsets[entry])
+        return (keyPool[offset..<(offset + Int(keyLengths[entry]))], hashes[entry])
+    }
+
     /// The entry of `key`, whose hash is `hash`.
     @inline(__always)
     func find(_ key: UnsafeBufferPointer<Element>, hash: UInt64) -> Int? {

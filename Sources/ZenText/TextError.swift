@@ -13,6 +13,9 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
     case weightingNeedsTokenTask(NgramWeighting)
     /// A corpus or vocabulary that pre-training instances cannot be made from, and why.
     case unusablePreTrainingData(String)
+    /// An option outside what it may be: its name (as the command line spells it), the value, and
+    /// what it must be.
+    case invalidOption(name: String, value: String, requirement: String)
 
     public var description: String {
         switch self {
@@ -38,6 +41,8 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
             return "the \(weighting.rawValue) weighting reproduces the reference NER script and applies to token tasks only"
         case .unusablePreTrainingData(let reason):
             return reason
+        case .invalidOption(let name, let value, let requirement):
+            return "--\(name) \(value) is out of range: \(requirement)"
         }
     }
 }

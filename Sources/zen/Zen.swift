@@ -10,8 +10,8 @@ struct Zen: AsyncParsableCommand {
         abstract: "ZEN 2.0 (Chinese BERT enhanced by an n-gram encoder), natively.",
         version: version,
         subcommands: [FeaturesCommand.self, TokenizeCommand.self, EmbedCommand.self, PredictCommand.self,
-                      FillMaskCommand.self, InitCommand.self, PregenerateCommand.self, PretrainCommand.self, FineTuneCommand.self,
-                      EvaluateCommand.self, ConvertCommand.self,
+                      FillMaskCommand.self, InitCommand.self, LexiconCommand.self, PregenerateCommand.self, PretrainCommand.self,
+                      FineTuneCommand.self, EvaluateCommand.self, ConvertCommand.self,
                       BenchCommand.self, BenchTextCommand.self, ServeCommand.self]
     )
 }
