@@ -8,7 +8,8 @@ MLM/NSP heads (`zen init` writes none) gets them initialised by each side on its
 the losses then differ). PyTorch runs with torch.set_num_threads(every core), zen with its own
 threads. Each measurement is two processes, one of --warmup-steps steps and one of --warmup-steps
 + --steps steps, and instances/s = steps * batch / (difference of their wall times), so process
-start, loading, the first (warm-up) steps and saving cancel out. The sides alternate, --repeats
+start, loading, the first (warm-up) steps and saving cancel out (after one untimed process per side, which warms
+the disk cache). The sides alternate, --repeats
 times each; medians are reported, with the CPU model and the thread count, as one JSON line.
 
     swift build -c release
@@ -225,6 +226,11 @@ def main():
     short, long = a.warmup_steps, a.warmup_steps + a.steps
     torch_runs, zen_runs = [], []
     with tempfile.TemporaryDirectory() as directory:
+        # One untimed process per side first: the first start reads torch, the binary and the
+        # data from disk, and a cold start in a short run made the short run the slower one.
+        torch_seconds(a, short, threads)
+        if not missing:
+            zen_seconds(a, short, directory)
         for _ in range(a.repeats):
             torch_runs.append(rate(a, [torch_seconds(a, n, threads) for n in (short, long)]))
             if not missing:

@@ -194,14 +194,14 @@ public func crossEntropy(logits: Tensor, targets: [Int?], labelSmoothing: Float 
                 guard let target = targets[row] else { continue }
                 let (z, g) = (logits.pointer + row * classes, gradient.pointer + row * classes)
                 g.update(from: z, count: classes)
-                softmaxRowsInPlace(g, rows: 1, columns: classes)
-                // log-sum-exp in double: the loss is reported, and summed over many rows.
-                var maximum = -Double.infinity
-                for c in 0..<classes { maximum = max(maximum, Double(z[c])) }
-                var (sum, logitSum) = (0.0, 0.0)
-                for c in 0..<classes { sum += exp(Double(z[c]) - maximum); logitSum += Double(z[c]) }
-                let logSum = maximum + log(sum)
-                loss += (1 - epsilon) * (logSum - Double(z[target])) + epsilon * (logSum - logitSum / Double(classes))
+                // The rows' losses add up in double: the loss is reported, and summed over many rows.
+                let logSum = Double(softmaxInPlace(g, count: classes))
+                var meanLogit = 0.0
+                if epsilon > 0 {
+                    for c in 0..<classes { meanLogit += Double(z[c]) }
+                    meanLogit /= Double(classes)
+                }
+                loss += (1 - epsilon) * (logSum - Double(z[target])) + epsilon * (logSum - meanLogit)
                 g[target] -= 1 - labelSmoothing
                 for c in 0..<classes { g[c] = (g[c] - spread) * gradientScale / Float(counted) }
             }

@@ -178,30 +178,35 @@ public func tanh(_ x: Tensor) -> Tensor {
 
 /// Softmax of each row, in place, shifted by the row maximum for stability.
 public func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    for row in 0..<rows { softmaxInPlace(x + row * columns, count: columns) }
+}
+
+/// The softmax of `count` scores, in place; returns their log-sum-exp (what a cross-entropy
+/// subtracts the true score from).
+@discardableResult
+public func softmaxInPlace(_ v: UnsafeMutablePointer<Float>, count columns: Int) -> Float {
     let vectors = columns / 16
-    for row in 0..<rows {
-        let v = x + row * columns
-        var maximum = -Float.infinity
-        for i in 0..<columns { maximum = max(maximum, v[i]) }
-        // Every shifted score is ≤ 0: the SIMD exp of GELU applies.
-        let shift = SIMD16<Float>(repeating: maximum)
-        var sums = SIMD16<Float>(repeating: 0)
-        for vector in 0..<vectors {
-            let raw = UnsafeMutableRawPointer(v + vector * 16)
-            let e = expNonPositive(raw.loadUnaligned(as: SIMD16<Float>.self) - shift)
-            raw.storeBytes(of: e, as: SIMD16<Float>.self)
-            sums += e
-        }
-        var sum = sums.sum()
-        for i in (vectors * 16)..<columns {
-            var lane = SIMD16<Float>(repeating: 0)
-            lane[0] = v[i] - maximum
-            v[i] = expNonPositive(lane)[0]
-            sum += v[i]
-        }
-        let inverse = 1 / sum
-        for i in 0..<columns { v[i] *= inverse }
+    var maximum = -Float.infinity
+    for i in 0..<columns { maximum = max(maximum, v[i]) }
+    // Every shifted score is ≤ 0: the SIMD exp of GELU applies.
+    let shift = SIMD16<Float>(repeating: maximum)
+    var sums = SIMD16<Float>(repeating: 0)
+    for vector in 0..<vectors {
+        let raw = UnsafeMutableRawPointer(v + vector * 16)
+        let e = expNonPositive(raw.loadUnaligned(as: SIMD16<Float>.self) - shift)
+        raw.storeBytes(of: e, as: SIMD16<Float>.self)
+        sums += e
     }
+    var sum = sums.sum()
+    for i in (vectors * 16)..<columns {
+        var lane = SIMD16<Float>(repeating: 0)
+        lane[0] = v[i] - maximum
+        v[i] = expNonPositive(lane)[0]
+        sum += v[i]
+    }
+    let inverse = 1 / sum
+    for i in 0..<columns { v[i] *= inverse }
+    return maximum + log(sum)
 }
 
 /// Element-wise sum of two tensors of the same shape.

@@ -89,7 +89,8 @@ import Testing
             let negativeLogP = z.map { logSum - $0 }
             return 0.8 * negativeLogP[target] + 0.2 * negativeLogP.reduce(0, +) / Double(z.count)
         }.reduce(0, +) / 3
-        #expect(abs(smoothed.loss - expected) < 1e-9)
+        // The log-sum-exp is float32's, as torch's is: a relative 1e-7 of the loss.
+        #expect(abs(smoothed.loss - expected) < 1e-6)
     }
 
     /// Two sequences of different lengths, the second with fewer queries than keys, with and

@@ -45,7 +45,22 @@ public struct ParameterGradients: Sendable {
     /// The Euclidean norm of all gradients together (what gradient clipping limits).
     public var norm: Double {
         tensors.values.reduce(0.0) { total, tensor in
-            tensor.withUnsafeBufferPointer { values in values.reduce(total) { $0 + Double($1) * Double($1) } }
+            tensor.withUnsafeBufferPointer { values in
+                // Each part summed on its own thread, then the parts in order.
+                let parts = values.count < 1 << 16 ? 1 : ComputeThreads.count
+                let size = (values.count + parts - 1) / parts
+                var sums = [Double](repeating: 0, count: parts)
+                sums.withUnsafeMutableBufferPointer { sums in
+                    let (sums, values) = (UnsafeSendablePointer(sums.baseAddress!), UnsafeSendablePointer(UnsafeMutablePointer(mutating: values.baseAddress!)))
+                    let count = tensor.count
+                    parallelFor(parts) { part in
+                        var sum = 0.0
+                        for i in (part * size)..<min(count, (part + 1) * size) { sum += Double(values.pointer[i]) * Double(values.pointer[i]) }
+                        sums.pointer[part] = sum
+                    }
+                }
+                return total + sums.reduce(0, +)
+            }
         }.squareRoot()
     }
 
@@ -53,8 +68,12 @@ public struct ParameterGradients: Sendable {
     public mutating func scale(by factor: Float) {
         for name in tensors.keys {
             update(name, shape: []) { gradient in
+                let count = gradient.count
                 gradient.withUnsafeMutableBufferPointer { values in
-                    for i in values.indices { values[i] *= factor }
+                    let values = UnsafeSendablePointer(values.baseAddress!)
+                    parallelRanges(count, grain: 1 << 16) { range in
+                        for i in range { values.pointer[i] *= factor }
+                    }
                 }
             }
         }
