@@ -109,4 +109,29 @@ import ZenTraining
         #expect(saved.config.ngramAttentionMask)
         try Self.checkFinalLogits(saved, instances: try Self.instances(), expected: expected)
     }
+
+    /// A rate that blows the weights up: the step whose loss is not finite changes nothing, the run
+    /// stops with it, and the parameters from before it are both resumable and the model (which
+    /// loads, so every weight is finite: the loader refuses NaN and infinity).
+    @Test func aNonFiniteLossStopsTheRunWithTheParametersBeforeIt() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("zen-pretrain-nan-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var options = Self.options(try Self.expected().hyperparameters)
+        (options.learningRate, options.maxSteps) = (1e30, 3)
+        let trainer = PreTrainer(model: PreTrainingModel(try ZenModel(directory: Self.directory + "/init"), seed: 0),
+                                 epochs: [try Self.instances().map { PreTrainingExample($0, ngramSlots: 128) }], options: options)
+        var run = try PreTrainingRun(settings: .init(source: Self.directory + "/init", output: output), trainer: trainer,
+                                     resumingFrom: try PreTrainingRun.prepare(output: output, epochSizes: [24], resume: false, overwrite: false),
+                                     heldOut: nil)
+        do {
+            _ = try run.run()
+            Issue.record("the run ended without a non-finite loss")
+        } catch FineTuningError.nonFiniteLoss(let step, _) {
+            let checkpoint = try Checkpoints.latestResumable(in: output, as: PreTrainingState.self)
+            #expect(checkpoint.state.step == step - 1)
+            #expect(run.trainer.step == step - 1)
+            _ = try ZenModel(directory: output)
+            _ = try ZenModel(directory: checkpoint.directory)
+        }
+    }
 }
