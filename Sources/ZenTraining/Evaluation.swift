@@ -1,5 +1,6 @@
 import Foundation
 import ZenModel
+import ZenTensor
 import ZenText
 
 /// The scores of a model on a labelled set, as `zen evaluate` prints them and `eval_log.jsonl`
@@ -167,11 +168,11 @@ extension Evaluation {
     public static func maskedTokenScores(_ model: ZenModel, _ example: PreTrainingExample, output: EncoderOutput) throws -> [MaskedTokenScore] {
         let logits = try model.maskedLMLogits(at: example.maskedPositions.map { Int($0) }, of: output)
         return example.maskedIds.indices.map { row in
-            let values = logits.row(row)
-            let maximum = values.max()!
-            return MaskedTokenScore(goldLogit: values[Int(example.maskedIds[row])],
-                                    logSumExp: Double(maximum) + log(values.reduce(0.0) { $0 + exp(Double($1 - maximum)) }),
-                                    predicted: values.indices.max { values[$0] < values[$1] }!)
+            var values = logits.row(row)
+            let (gold, predicted) = (values[Int(example.maskedIds[row])], values.indices.max { values[$0] < values[$1] }!)
+            // The loss's own log-sum-exp (its softmax's), so that held-out and training losses agree.
+            let logSumExp = values.withUnsafeMutableBufferPointer { Double(softmaxInPlace($0.baseAddress!, count: $0.count)) }
+            return MaskedTokenScore(goldLogit: gold, logSumExp: logSumExp, predicted: predicted)
         }
     }
 }
