@@ -9,6 +9,12 @@
 #   swift build -c release && scripts/real_data.sh runs [NAME ...]
 #
 # With names (e.g. ner-frequency cws-none), only those runs, in that order.
+#
+# From a pre-trained model (scripts/pretrain_real.sh) instead of a new one, same recipes and seeds:
+#
+#   PRETRAINED=runs/pretrain/pretrained-pmi scripts/real_data.sh runs/from-pmi
+#
+# FINETUNE_ARGS adds options to every `zen finetune` (e.g. "--ngram-attention-mask false").
 set -euo pipefail
 ZEN=${ZEN:-.build/release/zen}
 SHARED=${SHARED:-../shared}
@@ -17,6 +23,13 @@ shift || true
 ONLY=("$@")
 DATA=$SHARED/data
 mkdir -p "$OUT/data"
+if [ -n "${PRETRAINED:-}" ]; then
+    [ -f "$PRETRAINED/model.safetensors" ] || { echo "PRETRAINED=$PRETRAINED: no model.safetensors there" >&2; exit 1; }
+    for model in small small-full; do
+        [ -e "$OUT/$model" ] || ln -s "$(realpath "$PRETRAINED")" "$OUT/$model"
+    done
+fi
+read -r -a EXTRA <<< "${FINETUNE_ARGS:-}"
 [ -f "$OUT/small/model.safetensors" ] || "$ZEN" init --output "$OUT/small" --vocab "$DATA/bert-base-chinese-vocab.txt" \
     --ngrams "$DATA/ngram/jieba-ngram.txt" --ngram-limit 50000 --seed 42
 # Sentiment does best (by dev accuracy) with the whole lexicon, all 336,471 words.
@@ -36,7 +49,7 @@ run() {
     [ -f "$OUT/$name/test.json" ] && return
     local start=$(date +%s)
     "$ZEN" finetune --model "$OUT/$model" --task "$task" --train "$train" --dev "$dev" --output "$OUT/$name" --overwrite \
-        --max-seq-length "$length" --batch-size 32 --warmup-ratio 0.1 --weighting "$weighting" "$@" \
+        --max-seq-length "$length" --batch-size 32 --warmup-ratio 0.1 --weighting "$weighting" "$@" "${EXTRA[@]}" \
         > "$OUT/$name.out" 2> "$OUT/$name.err"
     echo $(( $(date +%s) - start )) > "$OUT/$name/seconds"
     "$ZEN" evaluate --model "$OUT/$name" --task "$task" --data "$test" --max-seq-length "$length" > "$OUT/$name/test.json"
