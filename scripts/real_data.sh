@@ -27,6 +27,8 @@ if [ -n "${PRETRAINED:-}" ]; then
     [ -f "$PRETRAINED/model.safetensors" ] || { echo "PRETRAINED=$PRETRAINED: no model.safetensors there" >&2; exit 1; }
     for model in small small-full; do
         [ -e "$OUT/$model" ] || ln -s "$(realpath "$PRETRAINED")" "$OUT/$model"
+        [ "$(realpath "$OUT/$model")" = "$(realpath "$PRETRAINED")" ] || {
+            echo "$OUT/$model is another model than PRETRAINED=$PRETRAINED: use a new output directory" >&2; exit 1; }
     done
 fi
 read -r -a EXTRA <<< "${FINETUNE_ARGS:-}"
@@ -52,7 +54,9 @@ run() {
         --max-seq-length "$length" --batch-size 32 --warmup-ratio 0.1 --weighting "$weighting" "$@" "${EXTRA[@]}" \
         > "$OUT/$name.out" 2> "$OUT/$name.err"
     echo $(( $(date +%s) - start )) > "$OUT/$name/seconds"
-    "$ZEN" evaluate --model "$OUT/$name" --task "$task" --data "$test" --max-seq-length "$length" > "$OUT/$name/test.json"
+    # test.json marks the run done, so it appears only whole.
+    "$ZEN" evaluate --model "$OUT/$name" --task "$task" --data "$test" --max-seq-length "$length" > "$OUT/$name/test.json.partial"
+    mv "$OUT/$name/test.json.partial" "$OUT/$name/test.json"
     echo "$name: $(cat "$OUT/$name/seconds") s, test $(cat "$OUT/$name/test.json")"
 }
 
