@@ -23,18 +23,15 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
-        // OpenBLAS on Linux; Apple platforms use Accelerate behind the same interface.
-        .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
-        // The AVX-512 BF16 GEMM behind `--precision bf16`, with a portable fallback; the checkpoint loader's CRC-32.
-        .target(name: "CZenKernels"),
+        // The GEMM engine: oneDNN (Debian's libdnnl-dev, Homebrew's onednn), every product in
+        // fp32, bf16 and int8 on the kernels it picks for the CPU.
         .target(
-            name: "ZenTensor",
-            dependencies: ["CZenKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+            name: "CZenEngine",
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp", .when(platforms: [.linux]))]
         ),
+        // The direct fp32 kernel for products of few rows, the allocator settings, the checkpoint loader's CRC-32.
+        .target(name: "CZenKernels"),
+        .target(name: "ZenTensor", dependencies: ["CZenEngine", "CZenKernels"]),
         // ZenTensor for SplitMix64, the project's one seeded generator (pre-training instances).
         .target(name: "ZenText", dependencies: ["ZenTensor"]),
         .target(name: "ZenModel", dependencies: ["ZenTensor", "ZenText", "CZenKernels"]),

@@ -302,7 +302,7 @@ components:
             max_ngrams: {type: integer}
             max_seq_length: {type: integer}
             ngram_weighting: {type: string}
-            precision: {type: string, enum: [fp32, bf16]}
+            precision: {type: string, enum: [fp32, bf16, int8]}
     Error:
       type: object
       required: [error]

@@ -62,7 +62,7 @@ public func relativeAttention(query: Tensor, key: Tensor, value: Tensor, content
             defer { probabilities.deallocate() }
             attentionProbabilities(inputs, block, into: probabilities)
             dropout?.substream(UInt64(task)).apply(probabilities, count: block.count * block.length)
-            BLAS.sgemm(transposeA: false, transposeB: false, m: block.count, n: shape.headSize, k: block.length,
+            GEMM.sgemm(transposeA: false, transposeB: false, m: block.count, n: shape.headSize, k: block.length,
                        a: probabilities, lda: block.length, b: inputs.v + block.keyOffset, ldb: shape.hidden,
                        c: output.pointer + block.queryOffset, ldc: shape.hidden)
         }
@@ -112,9 +112,9 @@ public func relativeAttentionBackward(_ contextGradient: Tensor, query: Tensor, 
             mask?.apply(dropped, count: count * length)
             let dcBlock = dc.pointer + block.queryOffset
             // dV = P'ᵀ · dC; dP' = dC · Vᵀ, then back through the dropout.
-            BLAS.sgemm(transposeA: true, transposeB: false, m: length, n: headSize, k: count,
+            GEMM.sgemm(transposeA: true, transposeB: false, m: length, n: headSize, k: count,
                        a: dropped, lda: length, b: dcBlock, ldb: hidden, c: dv.pointer + block.keyOffset, ldc: hidden)
-            BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: length, k: headSize,
+            GEMM.sgemm(transposeA: false, transposeB: true, m: count, n: length, k: headSize,
                        a: dcBlock, lda: hidden, b: inputs.v + block.keyOffset, ldb: hidden, c: gradient, ldc: length)
             mask?.apply(gradient, count: count * length)
             // Softmax: dS = P ∘ (dP − Σ_j dP ∘ P), times the 1/√d of the scores.
@@ -128,9 +128,9 @@ public func relativeAttentionBackward(_ contextGradient: Tensor, query: Tensor, 
             let (dContent, dPosition) = (biasGradients.pointer + task * 2 * headSize, biasGradients.pointer + task * 2 * headSize + headSize)
             // Content term (q + r_r_bias) · kᵀ: dq = dS · K, dK = dSᵀ · (q + r_r_bias).
             block.shift(inputs, by: inputs.contentBias, into: shifted)
-            BLAS.sgemm(transposeA: false, transposeB: false, m: count, n: headSize, k: length,
+            GEMM.sgemm(transposeA: false, transposeB: false, m: count, n: headSize, k: length,
                        a: gradient, lda: length, b: inputs.k + block.keyOffset, ldb: hidden, c: dqBlock, ldc: hidden)
-            BLAS.sgemm(transposeA: true, transposeB: false, m: length, n: headSize, k: count,
+            GEMM.sgemm(transposeA: true, transposeB: false, m: length, n: headSize, k: count,
                        a: gradient, lda: length, b: shifted, ldb: headSize, c: dk.pointer + block.keyOffset, ldc: hidden)
             for i in 0..<count {
                 for c in 0..<headSize { dContent[c] += dqBlock[i * hidden + c] }
@@ -144,7 +144,7 @@ public func relativeAttentionBackward(_ contextGradient: Tensor, query: Tensor, 
             }
             // The position term's dq goes to the scratch first, so its bias gradient can be summed.
             block.positions.withUnsafeBufferPointer { r in
-                BLAS.sgemm(transposeA: false, transposeB: false, m: count, n: headSize, k: span,
+                GEMM.sgemm(transposeA: false, transposeB: false, m: count, n: headSize, k: span,
                            a: diagonals, lda: span, b: r.baseAddress!, ldb: headSize, c: shifted, ldc: headSize)
             }
             for i in 0..<count {
@@ -229,12 +229,12 @@ private func attentionProbabilities(_ inputs: AttentionInputs, _ block: Attentio
     let shifted = scratch, position = scratch + count * headSize
     // (q + r_r_bias) · kᵀ
     block.shift(inputs, by: inputs.contentBias, into: shifted)
-    BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: length, k: headSize,
+    GEMM.sgemm(transposeA: false, transposeB: true, m: count, n: length, k: headSize,
                a: shifted, lda: headSize, b: inputs.k + block.keyOffset, ldb: block.hidden, c: scores, ldc: length)
     // (q + r_w_bias) · R(p)ᵀ for every distance p, then score(i, j) takes p = j − i.
     block.shift(inputs, by: inputs.positionBias, into: shifted)
     block.positions.withUnsafeBufferPointer { r in
-        BLAS.sgemm(transposeA: false, transposeB: true, m: count, n: span, k: headSize,
+        GEMM.sgemm(transposeA: false, transposeB: true, m: count, n: span, k: headSize,
                    a: shifted, lda: headSize, b: r.baseAddress!, ldb: headSize, c: position, ldc: span)
     }
     for i in 0..<count {

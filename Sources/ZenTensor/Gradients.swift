@@ -8,7 +8,7 @@ import Foundation
 /// micro-batches accumulates).
 
 /// Backward of `linear`: `dx = dy · W`, `dW += dyᵀ · x`, `db += Σ_rows dy`. Both products are
-/// split over the compute threads (`dW` by output rows, `dx` by input rows), as OpenBLAS itself
+/// split over the compute threads (`dW` by output rows, `dx` by input rows), as the GEMM engine itself
 /// runs single-threaded.
 public func linearBackward(_ outputGradient: Tensor, input x: Tensor, weight: Tensor,
                            weightGradient: inout Tensor, biasGradient: inout Tensor, needsInputGradient: Bool = true) -> Tensor? {
@@ -24,7 +24,7 @@ public func linearBackward(_ outputGradient: Tensor, input x: Tensor, weight: Te
         let (dy, x, w) = (shared(dy), shared(x), shared(w))
         let (dw, db) = (UnsafeSendablePointer(dw.baseAddress!), UnsafeSendablePointer(db.baseAddress!))
         parallelRanges(outputs, grain: 32) { columns in
-            BLAS.sgemm(transposeA: true, transposeB: false, m: columns.count, n: inputs, k: rows,
+            GEMM.sgemm(transposeA: true, transposeB: false, m: columns.count, n: inputs, k: rows,
                        a: dy.pointer + columns.lowerBound, lda: outputs, b: x.pointer, ldb: inputs,
                        beta: 1, c: dw.pointer + columns.lowerBound * inputs, ldc: inputs)
             for row in 0..<rows {
@@ -36,7 +36,7 @@ public func linearBackward(_ outputGradient: Tensor, input x: Tensor, weight: Te
         inputGradient!.withUnsafeMutableBufferPointer { dx in
             let dx = UnsafeSendablePointer(dx.baseAddress!)
             parallelRanges(rows, grain: 16) { part in
-                BLAS.sgemm(transposeA: false, transposeB: false, m: part.count, n: inputs, k: outputs,
+                GEMM.sgemm(transposeA: false, transposeB: false, m: part.count, n: inputs, k: outputs,
                            a: dy.pointer + part.lowerBound * outputs, lda: outputs, b: w.pointer, ldb: inputs,
                            c: dx.pointer + part.lowerBound * inputs, ldc: inputs)
             }

@@ -1,14 +1,16 @@
 import CZenKernels
 import Foundation
 
-/// Up to this many rows, projections skip BLAS for `zen_sgemm_nt_direct`: at batch 1 OpenBLAS
-/// spent 14% of its time repacking weights that it then used for only 64 or 128 rows.
+/// Up to this many rows, projections skip the engine's sgemm for `zen_sgemm_nt_direct`: at
+/// batch 1 a packing GEMM spent 14% of its time repacking weights that it then used for only 64
+/// or 128 rows (measured against OpenBLAS on an AVX-512 EPYC).
 let directGEMMRows = zen_has_avx512f() != 0 ? 160 : 0
 
 /// The operations of a BERT-style encoder on rank-2 `[rows, features]` tensors.
 ///
 /// Each returns a new tensor; in-place variants (`…InPlace`) exist where a layer can reuse its
-/// input. Products go to BLAS; the element-wise kernels are plain loops the compiler vectorizes.
+/// input. Products go to the GEMM engine; the element-wise kernels are plain loops the compiler
+/// vectorizes.
 
 /// `x · Wᵀ + b (+ residual)` with PyTorch's `[out, in]` weight layout: `[rows, in]` to
 /// `[rows, out]`. A residual (`[rows, out]`) is added by the GEMM itself, accumulating onto it.
@@ -16,18 +18,21 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?
     precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[1],
                  "linear: input \(x.shape) does not fit weight \(weight.shape)")
     let (rows, inputs, outputs) = (x.shape[0], x.shape[1], weight.shape[0])
+    let large = rows * inputs * outputs >= 1 << 21
+    let parts = columnParts(outputs: outputs, alignment: 64, count: large ? ComputeThreads.count : 1)
     return x.withUnsafeBufferPointer { a in
         weight.withUnsafeBufferPointer { w in
             let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
             let w = UnsafeSendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!))
             let direct = rows <= directGEMMRows
-            return projection(rows: rows, inputs: inputs, outputs: outputs, columnAlignment: 1, bias: bias, residual: residual) { columns, y in
+            return projection(rows: rows, outputs: outputs, parts: parts, parallel: large, bias: bias, residual: residual) { part, y in
+                let columns = parts[part]
                 if direct {
                     zen_sgemm_nt_direct(a.pointer, Int32(rows), Int32(inputs), Int32(inputs), w.pointer, Int32(inputs),
                                         Int32(columns.lowerBound), Int32(columns.upperBound), y, Int32(outputs))
                     return
                 }
-                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns.count, k: inputs,
+                GEMM.sgemm(transposeA: false, transposeB: true, m: rows, n: columns.count, k: inputs,
                            a: a.pointer, lda: inputs, b: w.pointer + columns.lowerBound * inputs, ldb: inputs,
                            beta: 1, c: y + columns.lowerBound, ldc: outputs)
             }
@@ -35,35 +40,45 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?
     }
 }
 
+/// `outputs` columns cut into up to `count` contiguous parts of whole `alignment`-column blocks.
+func columnParts(outputs: Int, alignment: Int, count: Int) -> [Range<Int>] {
+    let blocks = (outputs + alignment - 1) / alignment
+    let parts = max(1, min(count, blocks))
+    let blocksPerPart = (blocks + parts - 1) / parts
+    return (0..<parts).map { min(outputs, $0 * blocksPerPart * alignment)..<min(outputs, ($0 + 1) * blocksPerPart * alignment) }
+        .filter { !$0.isEmpty }
+}
+
 /// The frame of every projection: `[rows, outputs]` holding `residual + bias`, onto which
-/// `product(columns, y)` accumulates its columns of the product. Large products are split by
-/// output columns over the compute threads, so that each thread streams its own part of the
-/// weights once.
-func projection(rows: Int, inputs: Int, outputs: Int, columnAlignment: Int, bias: Tensor?, residual: Tensor?,
-                _ product: @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+/// `product(part, y)` accumulates the columns `parts[part]` of the product. The parts run on
+/// the compute threads when `parallel`, so that each thread streams its own part of the weights
+/// once.
+func projection(rows: Int, outputs: Int, parts: [Range<Int>], parallel: Bool, bias: Tensor?, residual: Tensor?,
+                _ product: @Sendable (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
     if let bias { precondition(bias.count == outputs, "linear: bias \(bias.shape) does not fit \(outputs) outputs") }
     if let residual { precondition(residual.shape == [rows, outputs], "linear: residual \(residual.shape) is not [\(rows), \(outputs)]") }
     var result = residual ?? Tensor.uninitialized([rows, outputs])
     let setsFrame = residual == nil
-    let blocks = (outputs + columnAlignment - 1) / columnAlignment
-    let parts = rows * inputs * outputs < 1 << 21 ? 1 : min(ComputeThreads.count, max(1, blocks / max(1, 64 / columnAlignment)))
-    let blocksPerPart = (blocks + parts - 1) / parts
     result.withUnsafeMutableBufferPointer { y in
         let y = UnsafeSendablePointer(y.baseAddress!)
         let b = bias?.withUnsafeBufferPointer { UnsafeSendablePointer(UnsafeMutablePointer(mutating: $0.baseAddress!)) }
-        parallelFor(parts) { part in
-            let columns = min(outputs, part * blocksPerPart * columnAlignment)..<min(outputs, (part + 1) * blocksPerPart * columnAlignment)
-            guard !columns.isEmpty else { return }
-            for row in 0..<rows {
-                let target = y.pointer + row * outputs
-                switch (setsFrame, b) {
-                case (true, let b?): for column in columns { target[column] = b.pointer[column] }
-                case (true, nil): for column in columns { target[column] = 0 }
-                case (false, let b?): for column in columns { target[column] += b.pointer[column] }
-                case (false, nil): break
+        // One body for both ways of running the parts; a closure stored in a constant may not
+        // capture the non-escaping `product` itself.
+        withoutActuallyEscaping(product) { product in
+            let part: @Sendable (Int) -> Void = { part in
+                let columns = parts[part]
+                for row in 0..<rows {
+                    let target = y.pointer + row * outputs
+                    switch (setsFrame, b) {
+                    case (true, let b?): for column in columns { target[column] = b.pointer[column] }
+                    case (true, nil): for column in columns { target[column] = 0 }
+                    case (false, let b?): for column in columns { target[column] += b.pointer[column] }
+                    case (false, nil): break
+                    }
                 }
+                product(part, y.pointer)
             }
-            product(columns, y.pointer)
+            if parallel { parallelFor(parts.count, part) } else { for index in parts.indices { part(index) } }
         }
     }
     return result

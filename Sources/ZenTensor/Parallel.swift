@@ -4,12 +4,12 @@ import Foundation
 /// How many threads compute uses: the width of `parallelFor`. Set it once, before work starts
 /// (e.g. from a command-line flag).
 ///
-/// All parallelism is ours: OpenBLAS runs single-threaded inside our tasks. Its own thread pool
-/// spin-waits between calls, and next to our parallel attention that took a fifth of the CPU.
+/// All parallelism is ours: the GEMM engine runs single-threaded inside our tasks. A second
+/// pool (OpenMP's) would spin-wait between calls, and next to our parallel attention a spinning
+/// pool took a fifth of the CPU.
 public enum ComputeThreads {
     nonisolated(unsafe) public private(set) static var count = ProcessInfo.processInfo.activeProcessorCount
-    private static let singleThreadedBLAS: Void = {
-        BLAS.setThreads(1)
+    private static let retainFreedMemory: Void = {
         // Activations are allocated and freed layer after layer in blocks of megabytes; glibc
         // would hand each back to the kernel and fault it in again, zeroed, a few GEMMs later.
         zen_retain_freed_memory()
@@ -18,11 +18,11 @@ public enum ComputeThreads {
     public static func set(_ threads: Int) {
         precondition(threads >= 1, "at least one thread")
         count = threads
-        singleThreadedBLAS
+        retainFreedMemory
     }
 
-    /// Called before parallel work, so that OpenBLAS is single-threaded even if `set` never was.
-    static func prepare() { singleThreadedBLAS }
+    /// Called before parallel work, so that freed memory is retained even if `set` never was.
+    static func prepare() { retainFreedMemory }
 }
 
 /// Runs `body` for every index in `0..<count` on `ComputeThreads.count` threads, each taking

@@ -168,7 +168,7 @@ extension Tensor {
         withUnsafeBufferPointer { a in
             other.withUnsafeBufferPointer { b in
                 result.withUnsafeMutableBufferPointer { c in
-                    BLAS.sgemm(transposeA: transposeSelf, transposeB: transposeOther,
+                    GEMM.sgemm(transposeA: transposeSelf, transposeB: transposeOther,
                                m: m, n: n, k: k,
                                a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
                                c: c.baseAddress!, ldc: n)

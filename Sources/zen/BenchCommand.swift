@@ -22,7 +22,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Real tokens per sequence (R), [CLS] and [SEP] included.") var realLength: Int = 64
     @Option(help: "Real n-grams per sequence (K), each of 2 characters.") var ngrams: Int = 20
     @Option(help: "Timed batches.") var iterations: Int = 5
-    @Option(help: "Compute threads (OpenBLAS and attention).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads (the GEMMs and the attention).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
         guard batch >= 1, iterations >= 1, threads >= 1 else { throw ValidationError("batch, iterations and threads must be positive") }
@@ -62,7 +62,8 @@ struct BenchCommand: ParsableCommand {
             "sgemm_gflops": .measured(measureSGEMM()),
             "batch": .integer(Int64(batch)), "max_seq_length": .integer(Int64(maxSeqLength)), "real_length": .integer(Int64(realLength)),
             "ngrams": .integer(Int64(ngrams)), "iterations": .integer(Int64(iterations)), "threads": .integer(Int64(threads)),
-            "precision": .string(model.precision.rawValue), "bf16_accelerated": .bool(BF16Weight.isAccelerated),
+            "precision": .string(model.precision.rawValue), "bf16_accelerated": .bool(WeightFormat.bf16.isNative),
+            "engine": .string(GEMM.engine), "isa": .string(GEMM.isa),
         ]
         print(try JSONOutput.string(fields))
     }
@@ -82,7 +83,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    /// OpenBLAS sgemm GFLOP/s on 2048 × 2048 matrices, split over the same threads as the model's
+    /// The engine's sgemm GFLOP/s on 2048 × 2048 matrices, split over the same threads as the model's
     /// projections are, best of 3: the ceiling for the forward pass.
     private func measureSGEMM() -> Double {
         let n = 2048

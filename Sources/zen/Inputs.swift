@@ -34,7 +34,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Checkpoint directory (config.json, vocab.txt, ngram.txt, model.safetensors or pytorch_model.bin).")
     var model: String
 
-    @Option(help: "fp32 (exact, the default) or bf16 (bfloat16 weights and products, float32 accumulation).")
+    @Option(help: "fp32 (exact, the default), bf16 (bfloat16 weights and products, float32 accumulation) or int8 (int8 weights per output channel, inputs per row, int32 accumulation).")
     var precision: Precision = .fp32
 
     func load() throws -> ZenModel { try ZenModel(directory: model, precision: precision) }

@@ -55,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most connections open at once; one more gets 503 and is closed. Default: 4096, or the descriptor limit (ulimit -n) less what the server keeps for itself, when lower.")
     var maxConnections: Int?
 
-    @Option(help: "fp32 (exact, the default) or bf16 (bfloat16 weights and products, float32 accumulation).")
+    @Option(help: "fp32 (exact, the default), bf16 (bfloat16 weights and products, float32 accumulation) or int8 (int8 weights per output channel, inputs per row, int32 accumulation).")
     var precision: Precision = .fp32
 
     @Option(help: "Fusion matrix weighting: frequency, reference-sequence or none; default: each model's own (ngram_weighting in config.json), else frequency.")

@@ -71,9 +71,8 @@ import Testing
 
     /// Where the imported modules are: the Swift modules SwiftPM wrote, and the module maps of
     /// the C modules they import (SwiftPM passes these to its own compiler calls): the ones it
-    /// generated for C targets, and the ones C targets bring, this package's (CBLAS) and its
-    /// dependencies'. Not the copies built for plugin tools (`-tool.build`), which would define
-    /// their modules twice.
+    /// generated for C targets, and the ones its dependencies' C targets bring. Not the copies
+    /// built for plugin tools (`-tool.build`), which would define their modules twice.
     static func searchPaths() -> [String] {
         let files = FileManager.default
         func directories(in directory: URL) -> [URL] {

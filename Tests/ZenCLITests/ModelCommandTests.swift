@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func benchPrintsItsJSONLine() throws {
-        for precision in ["fp32", "bf16"] {
+        for precision in ["fp32", "bf16", "int8"] {
             let run = try CLI.zen(["bench", "--model", "\(Self.models)/zen2-tiny-cls", "--batch", "2", "--max-seq-length", "32",
                                    "--real-length", "12", "--ngrams", "3", "--iterations", "2", "--threads", "2", "--precision", precision])
             #expect(run.status == 0, "\(run.stderr)")
@@ -124,6 +124,8 @@ import Testing
                 #expect((fields[field] as? NSNumber).map { $0.doubleValue > 0 } == true, "\(field) in \(line)")
             }
             #expect(fields["precision"] as? String == precision)
+            #expect((fields["engine"] as? String)?.hasPrefix("oneDNN ") == true, "engine in \(line)")
+            #expect((fields["isa"] as? String).map { !$0.isEmpty } == true, "isa in \(line)")
         }
         let invalid = try CLI.zen(["bench", "--model", "\(Self.models)/zen2-tiny-cls", "--real-length", "200"])
         #expect(invalid.status != 0 && invalid.stderr.contains("real-length"))

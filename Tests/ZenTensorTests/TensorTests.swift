@@ -44,7 +44,7 @@ import Testing
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: 2, n: 2, k: 2,
+                    GEMM.sgemm(transposeA: false, transposeB: false, m: 2, n: 2, k: 2,
                                a: a.baseAddress!, lda: 2, b: b.baseAddress!, ldb: 2,
                                beta: 1, c: c.baseAddress!, ldc: 3)
                 }
@@ -99,11 +99,47 @@ import Testing
             Tensor(shape: t.shape, scalars: t.scalars.map { Float(bitPattern: ($0.bitPattern &+ 0x7FFF &+ (($0.bitPattern >> 16) & 1)) & 0xFFFF_0000) })
         }
         let expected = linear(rounded(x), weight: rounded(w), bias: b)
-        let packed = BF16Weight(w)
-        for portable in [false, true] {
-            let got = linear(x, weight: packed, bias: b, portable: portable)
-            #expect(got.shape == [rows, outputs])
-            for r in 0..<rows { for c in 0..<outputs { #expect(abs(got[r, c] - expected[r, c]) < 1e-4, "\(portable) [\(r), \(c)]") } }
+        let got = linear(x, weight: PackedWeight(w, format: .bf16), bias: b)
+        #expect(got.shape == [rows, outputs])
+        for r in 0..<rows { for c in 0..<outputs { #expect(abs(got[r, c] - expected[r, c]) < 1e-4, "[\(r), \(c)]") } }
+    }
+
+    /// Values on both int8 grids (a row's inputs in {−a, 0, a}, a channel's weights integers up to
+    /// ±127 times its scale): the int8 product is the float32 product, whatever range the CPU's
+    /// kernels give the activations.
+    @Test(arguments: [(1, 16, 2), (7, 33, 5), (13, 100, 64), (64, 257, 96)])
+    func int8GemmIsExactOnItsGrid(rows: Int, outputs: Int, inputs: Int) {
+        var generator = SplitMix64(seed: UInt64(rows * 31 + inputs))
+        let x = Tensor(shape: [rows, inputs], scalars: (0..<(rows * inputs)).map { i in
+            Float(Int(generator.next() % 3) - 1) * Float(1 + i / inputs) * 0.25
+        })
+        let w = Tensor(shape: [outputs, inputs], scalars: (0..<(outputs * inputs)).map { i in
+            Float(i % inputs == 0 ? 127 : Int(generator.next() % 255) - 127) * Float(1 + i / inputs) / 512
+        })
+        let b = Tensor(shape: [outputs], scalars: random(outputs, &generator))
+        let expected = linear(x, weight: w, bias: b)
+        let got = linear(x, weight: PackedWeight(w, format: .int8), bias: b, residual: Tensor(shape: [rows, outputs], scalars: [Float](repeating: 1, count: rows * outputs)))
+        for r in 0..<rows { for c in 0..<outputs { #expect(abs(got[r, c] - 1 - expected[r, c]) < 1e-4 * max(1, abs(expected[r, c])), "[\(r), \(c)]") } }
+    }
+
+    /// Anywhere else the int8 product is off by at most its inputs' rounding: half a step of
+    /// each operand's scale (the activations' at 7 bits, the coarser grid), per product.
+    @Test func int8GemmStaysWithinItsQuantizationError() {
+        let (rows, outputs, inputs) = (9, 70, 300)
+        var generator = SplitMix64(seed: 8)
+        let x = Tensor(shape: [rows, inputs], scalars: random(rows * inputs, &generator))
+        let w = Tensor(shape: [outputs, inputs], scalars: random(outputs * inputs, &generator))
+        let expected = linear(x, weight: w, bias: nil)
+        let got = linear(x, weight: PackedWeight(w, format: .int8), bias: nil)
+        for r in 0..<rows {
+            let xs = (0..<inputs).map { abs(x[r, $0]) }
+            let sx = xs.max()! / 63
+            for c in 0..<outputs {
+                let ws = (0..<inputs).map { abs(w[c, $0]) }
+                let sw = ws.max()! / 127
+                let bound = zip(xs, ws).reduce(Float(0)) { $0 + $1.0 * sw / 2 + $1.1 * sx / 2 + sx * sw / 4 }
+                #expect(abs(got[r, c] - expected[r, c]) <= bound + 1e-5, "[\(r), \(c)]")
+            }
         }
     }
 }

@@ -19,14 +19,16 @@ let benchmarks: @Sendable () -> Void = {
     let x = random([rows, hidden], seed: 1)
     let w = random([inner, hidden], seed: 2)
     let bias = random([inner], seed: 3)
-    let packed = BF16Weight(w)
+    let bf16 = PackedWeight(w, format: .bf16), int8 = PackedWeight(w, format: .int8), fp32 = PackedWeight(w, format: .fp32)
     let gamma = random([hidden], seed: 4), beta = random([hidden], seed: 5)
 
     Benchmark("linear fp32 512x1024 -> 4096", configuration: .init(metrics: [.wallClock, .throughput])) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(linear(x, weight: w, bias: bias)) }
     }
-    Benchmark("linear bf16 512x1024 -> 4096", configuration: .init(metrics: [.wallClock, .throughput])) { benchmark in
-        for _ in benchmark.scaledIterations { blackHole(linear(x, weight: packed, bias: bias)) }
+    for (name, packed) in [("fp32 packed", fp32), ("bf16", bf16), ("int8", int8)] {
+        Benchmark("linear \(name) 512x1024 -> 4096", configuration: .init(metrics: [.wallClock, .throughput])) { benchmark in
+            for _ in benchmark.scaledIterations { blackHole(linear(x, weight: packed, bias: bias)) }
+        }
     }
     Benchmark("relative attention, 8 x 64 tokens, 16 heads", configuration: .init(metrics: [.wallClock, .throughput])) { benchmark in
         let segments = Segments(lengths: [Int](repeating: 64, count: 8))

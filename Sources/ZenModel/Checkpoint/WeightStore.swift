@@ -1,10 +1,21 @@
 import Foundation
 import ZenTensor
 
-/// The arithmetic of the projections: exact float32 (the default), or bfloat16 weights and
-/// inputs with float32 accumulation (about 2 significant digits per product; opt-in).
+/// The arithmetic of the projections: exact float32 (the default); bfloat16 weights and inputs
+/// with float32 accumulation (about 2 significant digits per product); or int8 weights (per
+/// output channel) and inputs (per row, at run time) with int32 accumulation. The last two are
+/// opt-in; the attention stays float32 in all three.
 public enum Precision: String, Sendable, CaseIterable {
-    case fp32, bf16
+    case fp32, bf16, int8
+
+    /// The packed weights' format; nil for float32, whose projections use the weights as loaded.
+    var weightFormat: WeightFormat? {
+        switch self {
+        case .fp32: nil
+        case .bf16: .bf16
+        case .int8: .int8
+        }
+    }
 }
 
 /// The tensors of a checkpoint under canonical names, checked against the config as they are taken.

@@ -1,7 +1,7 @@
 import ZenTensor
 
-/// `torch.nn.Linear`: `y = x · Wᵀ + b`, weight `[out, in]`; with `.bf16` precision the weight
-/// is also packed to bfloat16 and the product runs on the bfloat16 GEMM.
+/// `torch.nn.Linear`: `y = x · Wᵀ + b`, weight `[out, in]`; with `.bf16` or `.int8` precision
+/// the weight is also packed in that format and the product runs on the engine's kernel for it.
 package struct Linear: Sendable, ParameterWalkable {
     /// The parameters' common prefix, e.g. `encoder.layer.0.intermediate.dense`.
     package let name: String
@@ -9,7 +9,7 @@ package struct Linear: Sendable, ParameterWalkable {
     package let outputs: Int
     package var weight = Tensor.unset
     package var bias = Tensor.unset
-    private(set) var packed: BF16Weight?
+    private(set) var packed: PackedWeight?
 
     package init(_ name: String, inputs: Int, outputs: Int) {
         (self.name, self.inputs, self.outputs) = (name, inputs, outputs)
@@ -28,7 +28,7 @@ package struct Linear: Sendable, ParameterWalkable {
     }
 
     private mutating func pack(_ precision: Precision) {
-        packed = precision == .bf16 ? BF16Weight(weight) : nil
+        packed = precision.weightFormat.map { PackedWeight(weight, format: $0) }
     }
 
     /// `x · Wᵀ + b`, plus `residual` when given (added by the GEMM, not by a pass of its own).
