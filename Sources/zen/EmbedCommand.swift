@@ -15,15 +15,19 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var cap: NgramCapOption
 
+    @OptionGroup var batch: BatchOption
+
     func validate() throws { try lines.requireTokenTask(false) }
 
     func run() throws {
         let model = try model.load()
         let builder = try model.featureBuilder(maxSeqLength: lines.maxSeqLength(for: model.config), weighting: lines.weighting(for: model.config),
                                                ngramCap: cap.ngramCap)
-        try lines.transformLines("embed", parallel: false) { line in
+        try lines.transformBatches("embed", batchSize: batch.batchSize, decode: { line in
             let input = try line.decode(SequenceInput.self)
-            return OutputLine(id: input.id, result: try model.encode(builder.sequenceFeatures(text: input.text, pair: input.text_pair)))
+            return (input.id, try builder.sequenceFeatures(text: input.text, pair: input.text_pair))
+        }, length: { $0.1.inputIds.count }) { inputs in
+            zip(inputs, try model.encode(inputs.map(\.1))).map { OutputLine(id: $0.0, result: $1) }
         }
     }
 }

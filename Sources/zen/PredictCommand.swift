@@ -39,6 +39,8 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "classification: write only {\"id\", \"label\"}, the reference's predict.json form.")
     var noLogits = false
 
+    @OptionGroup var batch: BatchOption
+
     func validate() throws {
         try ModelTask.require(task, in: [.classification, .ner, .fillMask])
         try lines.requireTokenTask(task == .ner)
@@ -54,19 +56,22 @@ struct PredictCommand: ParsableCommand {
         let (ngramCap, longTexts) = (cap.ngramCap, long.longTexts)
         switch task {
         case .classification:
-            try lines.transformLines("predict", parallel: false) { line in
-                let input = try fields.read(line)
-                let result = try model.classify([input.text], pairs: [input.pair], maxSeqLength: maxSeqLength, weighting: weighting,
-                                              ngramCap: ngramCap)[0]
-                let id = input.id ?? .integer(Int64(line.index))
-                if noLogits { return OutputLine(id: id, result: ["label": result.classLabel]) }
-                return OutputLine(id: id, result: result)
+            try lines.transformBatches("predict", batchSize: batch.batchSize, decode: { line in (line.index, try fields.read(line)) },
+                                       length: { $0.1.text.utf8.count + ($0.1.pair?.utf8.count ?? 0) }) { inputs in
+                let results = try model.classify(inputs.map(\.1.text), pairs: inputs.map(\.1.pair), maxSeqLength: maxSeqLength,
+                                                 weighting: weighting, ngramCap: ngramCap, batchSize: inputs.count)
+                return zip(inputs, results).map { input, result in
+                    let id = input.1.id ?? .integer(Int64(input.0))
+                    if noLogits { return OutputLine(id: id, result: ["label": result.classLabel]) }
+                    return OutputLine(id: id, result: result)
+                }
             }
         case .ner:
-            try lines.transformLines("predict", parallel: false) { line in
-                let input = try line.decode(TokenInput.self)
-                return OutputLine(id: input.id, result: try model.tag(chars: input.chars, maxSeqLength: maxSeqLength, weighting: weighting,
-                                                                                 ngramCap: ngramCap, longTexts: longTexts))
+            try lines.transformBatches("predict", batchSize: batch.batchSize, decode: { try $0.decode(TokenInput.self) },
+                                       length: { $0.chars.count }) { inputs in
+                let results = try model.tag(sentences: inputs.map(\.chars), maxSeqLength: maxSeqLength, weighting: weighting,
+                                            ngramCap: ngramCap, longTexts: longTexts, batchSize: inputs.count)
+                return zip(inputs, results).map { OutputLine(id: $0.id, result: $1) }
             }
         case .fillMask, .embed:
             try lines.transformLines("predict", parallel: false) { line in

@@ -43,6 +43,17 @@ struct ProgressReporter {
         draw("", done: done, String(format: "%.1f %@/s  ETA %@", Double(done - startStep) / max(elapsed, 1e-9), unit, remaining(at: done)))
     }
 
+    /// `done` lines finished of an input whose size is unknown: the bar shows `fraction` of it
+    /// read (when known), the numbers count lines.
+    func advance(lines done: Int, fraction: Double?) {
+        guard isTerminal else { return }
+        let rate = Double(done) / max(elapsed, 1e-9)
+        let eta = fraction.map { $0 > 0 ? Self.duration(elapsed * (1 - $0) / $0) : "?" } ?? "?"
+        let width = 24, filled = Int((fraction ?? 0) * Double(width))
+        let bar = String(repeating: "=", count: min(width, filled)) + String(repeating: " ", count: max(0, width - filled))
+        FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(done) lines  \(String(format: "%.1f", rate)) lines/s  ETA \(eta)".utf8))
+    }
+
     /// A line of its own, below the bar.
     func log(_ message: String) {
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[2K" : "") + message + "\n").utf8))

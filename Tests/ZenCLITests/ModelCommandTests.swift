@@ -39,22 +39,26 @@ import Testing
     @Test func embedMatchesTheReference() throws {
         let expected = try Self.expected("zen2-tiny-base")
         let cases = expected["cases"] as! [[String: Any]]
-        let outputs = try Self.run(["embed", "--model", "\(Self.models)/zen2-tiny-base",
-                                    "--max-seq-length", "\(expected["max_seq_length"]!)"],
-                                   inputs: cases.map { ["text": $0["text"]!] })
-        try #require(outputs.count == cases.count)
-        for (output, fixture) in zip(outputs, cases) {
-            #expect(Self.maxDifference(output["pooled_output"], fixture["pooled_output"]) < Self.tolerance)
-            #expect(Self.maxDifference(output["sequence_output"], fixture["sequence_output"]) < Self.tolerance)
+        // Batches of inputs sorted by length, in windows of 16 batches: the output keeps the input's order.
+        for batchSize in [1, 3] {
+            let outputs = try Self.run(["embed", "--model", "\(Self.models)/zen2-tiny-base", "--batch-size", "\(batchSize)",
+                                        "--max-seq-length", "\(expected["max_seq_length"]!)"],
+                                       inputs: cases.map { ["text": $0["text"]!] })
+            try #require(outputs.count == cases.count)
+            for (output, fixture) in zip(outputs, cases) {
+                #expect(Self.maxDifference(output["pooled_output"], fixture["pooled_output"]) < Self.tolerance)
+                #expect(Self.maxDifference(output["sequence_output"], fixture["sequence_output"]) < Self.tolerance)
+            }
         }
     }
 
     @Test func nerMatchesTheReference() throws {
         let expected = try Self.expected("zen2-tiny-ner")
         let cases = expected["cases"] as! [[String: Any]]
-        for (weighting, key) in [("frequency", "logits"), ("reference-token", "logits_reference_token")] {
+        for (weighting, key, batchSize) in [("frequency", "logits", 32), ("reference-token", "logits_reference_token", 2)] {
             // Two cases are longer than max_seq_length: the reference truncates them.
             let outputs = try Self.run(["predict", "--model", "\(Self.models)/zen2-tiny-ner", "--task", "ner", "--long-texts", "truncate",
+                                        "--batch-size", "\(batchSize)",
                                         "--weighting", weighting, "--max-seq-length", "\(expected["max_seq_length"]!)"],
                                        inputs: cases.map { ["chars": $0["chars"]!] })
             try #require(outputs.count == cases.count)
@@ -67,10 +71,10 @@ import Testing
     }
 
     @Test func classificationMatchesTheReference() throws {
-        for model in ["zen2-tiny-cls", "zen2-tiny-cls-fp16"] {
+        for (model, batchSize) in [("zen2-tiny-cls", 1), ("zen2-tiny-cls", 4), ("zen2-tiny-cls-fp16", 32)] {
             let expected = try Self.expected(model)
             let cases = expected["cases"] as! [[String: Any]]
-            let outputs = try Self.run(["predict", "--model", "\(Self.models)/\(model)", "--task", "classification",
+            let outputs = try Self.run(["predict", "--model", "\(Self.models)/\(model)", "--task", "classification", "--batch-size", "\(batchSize)",
                                         "--max-seq-length", "\(expected["max_seq_length"]!)"],
                                        inputs: cases.enumerated().map { index, fixture in
                                            fixture.filter { ["text", "text_pair"].contains($0.key) }.merging(["id": index]) { $1 }
@@ -127,6 +131,9 @@ import Testing
             #expect((fields["engine"] as? String)?.hasPrefix("oneDNN ") == true, "engine in \(line)")
             #expect((fields["isa"] as? String).map { !$0.isEmpty } == true, "isa in \(line)")
         }
+        let batch = try CLI.zen(["predict", "--model", "\(Self.models)/zen2-tiny-cls", "--task", "classification", "--batch-size", "0",
+                                 "--input", "x", "--output", "y"])
+        #expect(batch.status != 0 && batch.stderr.contains("--batch-size must be 1...4096, got 0"), "\(batch.stderr)")
         let invalid = try CLI.zen(["bench", "--model", "\(Self.models)/zen2-tiny-cls", "--real-length", "200"])
         #expect(invalid.status != 0 && invalid.stderr.contains("real-length"))
     }
