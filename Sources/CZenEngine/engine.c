@@ -127,7 +127,7 @@ static inline int int8_offset(void) { return int8_full_range ? 128 : 64; }
 int64_t zen_source_bytes(zen_dtype dtype, int64_t m, int64_t k) {
     ready();
     switch (dtype) {
-    case ZEN_F32: return m * k * 4;
+    case ZEN_F32: return 0;
     case ZEN_BF16: return m * k * (bf16_native ? 2 : 4);
     case ZEN_INT8: return m * k;
     }
@@ -141,8 +141,7 @@ void zen_source_convert(zen_dtype dtype, const float *x, int64_t k, int64_t lda,
         const float *in = x + row * lda;
         switch (dtype) {
         case ZEN_F32:
-            memcpy((float *)source + row * k, in, (size_t)k * 4);
-            break;
+            return;
         case ZEN_BF16:
             if (bf16_native) {
                 uint16_t *out = (uint16_t *)source + row * k;
@@ -176,7 +175,9 @@ typedef struct {
 typedef struct entry {
     shape key;
     dnnl_primitive_t primitive;
-    size_t scratchpad;
+    /// Its memory descriptors, queried once: a product only binds new pointers to them.
+    dnnl_memory_desc_t source, destination, scratchpad;
+    size_t scratchpad_bytes;
     struct entry *next;
 } entry;
 
@@ -233,7 +234,10 @@ static entry *primitive_for(shape s, const dnnl_memory_desc_t *weights, dnnl_sta
     if ((*status = describe(s, weights, &pd)) != dnnl_success) return NULL;
     entry *made = calloc(1, sizeof *made);
     made->key = s;
-    made->scratchpad = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+    made->source = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    made->destination = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    made->scratchpad = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    made->scratchpad_bytes = dnnl_memory_desc_get_size(&made->scratchpad);
     *status = dnnl_primitive_create(&made->primitive, pd);
     dnnl_primitive_desc_destroy(pd);
     if (*status != dnnl_success) {
@@ -377,6 +381,20 @@ int64_t zen_weight_bytes(const zen_weight *weight) {
     return (int64_t)dnnl_memory_desc_get_size(&weight->layout) + (weight->scales ? weight->n * 8 : 0);
 }
 
+/// The calling thread's workspace (the int8 products and the primitive's scratchpad), grown to
+/// the largest product it has run and kept: a product of the 668M shape needs megabytes, which
+/// malloc would hand back to the kernel and fault in again on every call.
+static void *workspace(size_t bytes) {
+    static __thread void *buffer;
+    static __thread size_t capacity;
+    if (bytes > capacity) {
+        free(buffer);
+        capacity = (bytes + 4095) / 4096 * 4096;
+        buffer = aligned_alloc(64, capacity);
+    }
+    return buffer;
+}
+
 int zen_weight_gemm(const zen_weight *weight, const void *source, const float *row_scales, int64_t m, float *c,
                     int64_t ldc) {
     if (m == 0) return dnnl_success;
@@ -386,18 +404,17 @@ int zen_weight_gemm(const zen_weight *weight, const void *source, const float *r
     dnnl_status_t status;
     const entry *e = primitive_for(s, &weight->layout, &status);
     if (!e) return status;
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_get_primitive_desc(e->primitive, (const_dnnl_primitive_desc_t *)&pd);
-    int32_t *products = int8 ? malloc((size_t)(m * weight->n) * sizeof(int32_t)) : NULL;
-    void *scratchpad = e->scratchpad ? malloc(e->scratchpad) : NULL;
+    const size_t product_bytes = int8 ? ((size_t)(m * weight->n) * sizeof(int32_t) + 63) / 64 * 64 : 0;
+    char *scratch = workspace(product_bytes + e->scratchpad_bytes);
+    int32_t *products = (int32_t *)scratch;
     dnnl_memory_t src, wei, dst, pad = NULL;
-    dnnl_memory_create(&src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), engine, (void *)source);
+    dnnl_memory_create(&src, &e->source, engine, (void *)source);
     dnnl_memory_create(&wei, &weight->layout, engine, weight->data);
-    dnnl_memory_create(&dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), engine, int8 ? (void *)products : c);
+    dnnl_memory_create(&dst, &e->destination, engine, int8 ? (void *)products : c);
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
     int count = 3;
-    if (scratchpad) {
-        dnnl_memory_create(&pad, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), engine, scratchpad);
+    if (e->scratchpad_bytes) {
+        dnnl_memory_create(&pad, &e->scratchpad, engine, scratch + product_bytes);
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
     }
     status = dnnl_primitive_execute(e->primitive, stream(), count, args);
@@ -416,7 +433,5 @@ int zen_weight_gemm(const zen_weight *weight, const void *source, const float *r
     dnnl_memory_destroy(wei);
     dnnl_memory_destroy(dst);
     if (pad) dnnl_memory_destroy(pad);
-    free(scratchpad);
-    free(products);
     return status;
 }

@@ -70,23 +70,26 @@ public final class PackedWeight: @unchecked Sendable {
 public func linear(_ x: Tensor, weight: PackedWeight, bias: Tensor?, residual: Tensor? = nil) -> Tensor {
     precondition(x.rank == 2 && x.shape[1] == weight.inputs, "linear: input \(x.shape) does not fit weight [\(weight.outputs), \(weight.inputs)]")
     let (rows, inputs, dtype) = (x.shape[0], weight.inputs, weight.format.dtype)
-    let source = UnsafeMutableRawPointer.allocate(byteCount: max(1, Int(zen_source_bytes(dtype, Int64(rows), Int64(inputs)))), alignment: 64)
+    let bytes = Int(zen_source_bytes(dtype, Int64(rows), Int64(inputs)))
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes), alignment: 64)
     let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows))
-    defer { source.deallocate(); rowScales.deallocate() }
-    let (converted, scales) = (UnsafeSendablePointer(source.assumingMemoryBound(to: UInt8.self)), UnsafeSendablePointer(rowScales))
-    x.withUnsafeBufferPointer { a in
+    defer { buffer.deallocate(); rowScales.deallocate() }
+    let (scales, parts, outputs) = (UnsafeSendablePointer(rowScales), weight.parts, weight.outputs)
+    return x.withUnsafeBufferPointer { a in
         let a = UnsafeSendablePointer(UnsafeMutablePointer(mutating: a.baseAddress!))
-        parallelRanges(rows, grain: 64) { range in
-            zen_source_convert(dtype, a.pointer, Int64(inputs), Int64(inputs), converted.pointer, scales.pointer,
-                               Int64(range.lowerBound), Int64(range.upperBound))
+        // float32 products read x itself; the other formats a converted copy.
+        let source = UnsafeSendablePointer((bytes == 0 ? UnsafeMutableRawPointer(a.pointer) : buffer).assumingMemoryBound(to: UInt8.self))
+        if bytes > 0 {
+            parallelRanges(rows, grain: 64) { range in
+                zen_source_convert(dtype, a.pointer, Int64(inputs), Int64(inputs), source.pointer, scales.pointer,
+                                   Int64(range.lowerBound), Int64(range.upperBound))
+            }
         }
-    }
-    let parts = weight.parts
-    let outputs = weight.outputs
-    return projection(rows: rows, outputs: outputs, parts: parts.map(\.columns),
-                      parallel: rows * inputs * outputs >= 1 << 21, bias: bias, residual: residual) { part, y in
-        let status = zen_weight_gemm(parts[part].weight, converted.pointer, scales.pointer, Int64(rows),
-                                     y + parts[part].columns.lowerBound, Int64(outputs))
-        precondition(status == 0, "linear [\(rows), \(inputs)] · \(weight.format) [\(outputs), \(inputs)]ᵀ: oneDNN status \(status)")
+        return projection(rows: rows, outputs: outputs, parts: parts.map(\.columns),
+                          parallel: rows * inputs * outputs >= 1 << 21, bias: bias, residual: residual) { part, y in
+            let status = zen_weight_gemm(parts[part].weight, source.pointer, scales.pointer, Int64(rows),
+                                         y + parts[part].columns.lowerBound, Int64(outputs))
+            precondition(status == 0, "linear [\(rows), \(inputs)] · \(weight.format) [\(outputs), \(inputs)]ᵀ: oneDNN status \(status)")
+        }
     }
 }

@@ -43,15 +43,12 @@ struct ProgressReporter {
         draw("", done: done, String(format: "%.1f %@/s  ETA %@", Double(done - startStep) / max(elapsed, 1e-9), unit, remaining(at: done)))
     }
 
-    /// `done` lines finished of an input whose size is unknown: the bar shows `fraction` of it
-    /// read (when known), the numbers count lines.
+    /// `done` lines finished of an input whose line count is unknown: the bar shows `fraction`
+    /// of it read (when known: not for a pipe), the numbers count lines.
     func advance(lines done: Int, fraction: Double?) {
         guard isTerminal else { return }
-        let rate = Double(done) / max(elapsed, 1e-9)
         let eta = fraction.map { $0 > 0 ? Self.duration(elapsed * (1 - $0) / $0) : "?" } ?? "?"
-        let width = 24, filled = Int((fraction ?? 0) * Double(width))
-        let bar = String(repeating: "=", count: min(width, filled)) + String(repeating: " ", count: max(0, width - filled))
-        FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(done) lines  \(String(format: "%.1f", rate)) lines/s  ETA \(eta)".utf8))
+        write(bar(fraction ?? 0), String(format: "%d lines  %.1f lines/s  ETA %@", done, Double(done) / max(elapsed, 1e-9), eta))
     }
 
     /// A line of its own, below the bar.
@@ -60,9 +57,16 @@ struct ProgressReporter {
     }
 
     private func draw(_ label: String, done: Int, _ numbers: String) {
-        let width = 24, filled = total == 0 ? width : width * done / total
-        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(label)[\(bar)] \(done)/\(total)  \(numbers)".utf8))
+        write(label + bar(total == 0 ? 1 : Double(done) / Double(total)), "\(done)/\(total)  \(numbers)")
+    }
+
+    private func bar(_ fraction: Double) -> String {
+        let width = 24, filled = max(0, min(width, Int(fraction * Double(width))))
+        return "[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "]"
+    }
+
+    private func write(_ bar: String, _ numbers: String) {
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(bar) \(numbers)".utf8))
     }
 
     private func remaining(at done: Int) -> String {

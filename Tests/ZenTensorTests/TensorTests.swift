@@ -85,8 +85,22 @@ import Testing
     }
 }
 
-@Suite struct BFloat16Tests {
+@Suite struct PackedWeightTests {
     func random(_ count: Int, _ generator: inout SplitMix64) -> [Float] { (0..<count).map { _ in generator.nextFloat() } }
+
+    /// float32 packed weights read the activations in place; larger and then smaller products
+    /// than before reuse each thread's workspace.
+    @Test(arguments: [(300, 130, 70), (1, 16, 2), (64, 257, 96)])
+    func float32MatchesTheLoadedWeight(rows: Int, outputs: Int, inputs: Int) {
+        var generator = SplitMix64(seed: UInt64(rows + outputs))
+        let x = Tensor(shape: [rows, inputs], scalars: random(rows * inputs, &generator))
+        let w = Tensor(shape: [outputs, inputs], scalars: random(outputs * inputs, &generator))
+        let b = Tensor(shape: [outputs], scalars: random(outputs, &generator))
+        let residual = Tensor(shape: [rows, outputs], scalars: random(rows * outputs, &generator))
+        let expected = linear(x, weight: w, bias: b, residual: residual)
+        let got = linear(x, weight: PackedWeight(w, format: .fp32), bias: b, residual: residual)
+        for r in 0..<rows { for c in 0..<outputs { #expect(abs(got[r, c] - expected[r, c]) < 1e-4, "[\(r), \(c)]") } }
+    }
 
     @Test(arguments: [(1, 16, 2), (7, 33, 5), (13, 100, 64), (64, 257, 96)])
     func gemmMatchesTheRoundedFloat32Product(rows: Int, outputs: Int, inputs: Int) {

@@ -48,7 +48,8 @@ int64_t zen_weight_bytes(const zen_weight *weight);
 /// Activations converted once for every packed weight of one input width: rows of x f32
 /// [m, k] (row stride lda) as the weights' dtype wants them. `zen_source_bytes` is the size of
 /// `source`; `row_scales` holds m floats (int8 only). Rows [row_begin, row_end) are converted,
-/// so that threads can share the work.
+/// so that threads can share the work. float32 needs no conversion (0 bytes): its source is x
+/// itself, contiguous (lda = k).
 int64_t zen_source_bytes(zen_dtype dtype, int64_t m, int64_t k);
 void zen_source_convert(zen_dtype dtype, const float *x, int64_t k, int64_t lda, void *source, float *row_scales,
                         int64_t row_begin, int64_t row_end);
