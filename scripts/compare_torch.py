@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """zen next to PyTorch, in one run: ZEN 2.0 inference throughput, latency, load time and peak memory
-on the same checkpoint and the same synthetic batches, plus numpy's OpenBLAS sgemm GFLOP/s.
+on the same checkpoint and the same synthetic batches, plus numpy's OpenBLAS sgemm GFLOP/s; OpenVINO (the
+same PyTorch model exported to ONNX) beside PyTorch, and each zen precision (fp32, bf16, int8) next to
+its PyTorch and OpenVINO counterparts (bf16 autocast, torch.ao dynamic int8; OpenVINO's bf16 hint and
+its NNCF int8).
 
     swift build -c release
-    python3 scripts/compare_torch.py [--model DIR] [--scenarios fp32,padded,bf16,latency,load,rss]
-                                     [--iterations 5] [--repeats 3] [--threads T] [--only torch|zen]
+    python3 scripts/compare_torch.py [--model DIR] [--scenarios fp32,padded,bf16,int8,latency,load,rss]
+                                     [--iterations 5] [--repeats 3] [--threads T] [--only torch|openvino|zen]
                                      [--json OUT]
 
-The PyTorch side is scripts/zen2_torch.py bench, the zen side .build/release/zen bench; both build the
+The PyTorch and OpenVINO sides are scripts/zen2_torch.py bench (--backend torch|openvino; OpenVINO's
+load time includes the export and compilation), the zen side .build/release/zen bench; all build the
 batch of zen2_torch.synthetic_batch (max_seq_length 128, 20 n-grams) and print one JSON line. Without
 --model a random checkpoint of the 668M release shape is written to /tmp/zen-large (both formats)
 unless it exists.
@@ -21,10 +25,11 @@ the median over them and their spread, (max - min) / median.
 Load time runs from the start of loading to the end of the first prediction; the load rows use
 batch 1, where both benches predict the same single sequence first.
 
-The table's "zen advantage" column is zen/torch for throughput (seq/s, GFLOP/s), torch/zen
-for latency, load time and RSS, so above 1 means zen is better. "busy elsewhere" is the share of
+Each row sets zen against one peer (PyTorch, OpenVINO, or zen in another precision). The table's
+"zen advantage" column is zen/peer for throughput (seq/s, GFLOP/s), peer/zen for latency, load time
+and RSS, so above 1 means zen is better. "busy elsewhere" is the share of
 the machine's CPU time that other processes took during each side's run: the noise on a shared box.
-A side that fails (say zen without bf16 yet) shows "failed" and the rest of the table still comes.
+A run that fails (say OpenVINO not installed) shows "failed" and the rest of the table still comes.
 --json saves every process's own numbers.
 """
 import argparse
@@ -57,28 +62,44 @@ METRICS = {
 }
 SPEED = ["seq_per_s", "batch_ms_p50", "batch_ms_p90", "gflops"]
 
-# scenario: rows of (title, torch run, zen run, metrics); a run is (precision, batch, real_length, weights)
-# with weights None for the default file (model.safetensors if present). Equal runs share their processes.
+# scenario: rows of (title, peer run, zen run, metrics); a run is (program, precision, batch, real_length,
+# weights), program "torch" (scripts/zen2_torch.py), "openvino" (the same model exported to ONNX, run by
+# OpenVINO) or "zen", weights None for the default file (model.safetensors if present). Equal runs share
+# their processes.
+def row(title, peer, zen, metrics=SPEED):
+    return (title, peer, ("zen",) + zen, metrics)
+
+
 SCENARIOS = {
-    "fp32": [("fp32, batch 8, R64", ("fp32", 8, 64, None), ("fp32", 8, 64, None), SPEED)],
-    "padded": [("fp32, batch 8, R128 (no padding)", ("fp32", 8, 128, None), ("fp32", 8, 128, None), SPEED)],
+    "fp32": [row("fp32, batch 8, R64", ("torch", "fp32", 8, 64, None), ("fp32", 8, 64, None)),
+             row("fp32 vs OpenVINO f32, batch 8, R64", ("openvino", "fp32", 8, 64, None), ("fp32", 8, 64, None))],
+    "padded": [row("fp32, batch 8, R128 (no padding)", ("torch", "fp32", 8, 128, None), ("fp32", 8, 128, None))],
     "bf16": [
-        ("zen bf16 vs torch fp32, batch 8, R64", ("fp32", 8, 64, None), ("bf16", 8, 64, None), SPEED),
-        ("zen bf16 vs torch bf16 autocast, batch 8, R64", ("bf16", 8, 64, None), ("bf16", 8, 64, None), SPEED),
+        row("zen bf16 vs torch fp32, batch 8, R64", ("torch", "fp32", 8, 64, None), ("bf16", 8, 64, None)),
+        row("zen bf16 vs torch bf16 autocast, batch 8, R64", ("torch", "bf16", 8, 64, None), ("bf16", 8, 64, None)),
+        row("zen bf16 vs OpenVINO bf16, batch 8, R64", ("openvino", "bf16", 8, 64, None), ("bf16", 8, 64, None)),
     ],
-    "latency": [("fp32, batch 1, R64", ("fp32", 1, 64, None), ("fp32", 1, 64, None),
-                 ["batch_ms_p50", "batch_ms_p90"])],
+    "int8": [
+        row("zen int8 vs torch.ao dynamic int8, batch 8, R64", ("torch", "int8", 8, 64, None), ("int8", 8, 64, None)),
+        row("zen int8 vs OpenVINO int8 (NNCF), batch 8, R64", ("openvino", "int8", 8, 64, None), ("int8", 8, 64, None)),
+        row("zen int8 vs zen bf16, batch 8, R64", ("zen", "bf16", 8, 64, None), ("int8", 8, 64, None)),
+    ],
+    "latency": [row("fp32, batch 1, R64", ("torch", "fp32", 1, 64, None), ("fp32", 1, 64, None), ["batch_ms_p50", "batch_ms_p90"]),
+                row("bf16, batch 1, R64 (torch: autocast)", ("torch", "bf16", 1, 64, None), ("bf16", 1, 64, None),
+                    ["batch_ms_p50", "batch_ms_p90"])],
     "load": [
-        ("from model.safetensors, batch 1", ("fp32", 1, 64, "safetensors"), ("fp32", 1, 64, "safetensors"), ["load_s"]),
-        ("from pytorch_model.bin, batch 1", ("fp32", 1, 64, "bin"), ("fp32", 1, 64, "bin"), ["load_s"]),
+        row("from model.safetensors, batch 1", ("torch", "fp32", 1, 64, "safetensors"), ("fp32", 1, 64, "safetensors"), ["load_s"]),
+        row("from pytorch_model.bin, batch 1", ("torch", "fp32", 1, 64, "bin"), ("fp32", 1, 64, "bin"), ["load_s"]),
     ],
     "rss": [
-        ("fp32, batch 8, R64", ("fp32", 8, 64, None), ("fp32", 8, 64, None), ["peak_rss_mb"]),
-        ("from model.safetensors, batch 1", ("fp32", 1, 64, "safetensors"), ("fp32", 1, 64, "safetensors"),
-         ["peak_rss_mb"]),
-        ("from pytorch_model.bin, batch 1", ("fp32", 1, 64, "bin"), ("fp32", 1, 64, "bin"), ["peak_rss_mb"]),
+        row("fp32, batch 8, R64", ("torch", "fp32", 8, 64, None), ("fp32", 8, 64, None), ["peak_rss_mb"]),
+        row("from model.safetensors, batch 1", ("torch", "fp32", 1, 64, "safetensors"), ("fp32", 1, 64, "safetensors"),
+            ["peak_rss_mb"]),
+        row("from pytorch_model.bin, batch 1", ("torch", "fp32", 1, 64, "bin"), ("fp32", 1, 64, "bin"), ["peak_rss_mb"]),
+        row("bf16, batch 8, R64 (torch: autocast)", ("torch", "bf16", 8, 64, None), ("bf16", 8, 64, None), ["peak_rss_mb"]),
     ],
 }
+PROGRAMS = {"torch": "PyTorch", "openvino": "OpenVINO", "zen": "zen"}
 
 SGEMM = r"""
 import json, sys, time
@@ -125,18 +146,18 @@ def run_json(command, env=None):
     return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None, elsewhere
 
 
-def bench(side, directory, run, iterations, threads):
-    """One side's bench result for a run, with busy_elsewhere added; None when it failed."""
-    precision, batch, real_length, _ = run
-    program = [sys.executable, TORCH_BENCH] if side == "torch" else [ZEN]
-    result, elsewhere = run_json(program + [
+def bench(directory, run, iterations, threads):
+    """One program's bench result for a run, with busy_elsewhere added; None when it failed."""
+    program, precision, batch, real_length, _ = run
+    command = [ZEN] if program == "zen" else [sys.executable, TORCH_BENCH]
+    result, elsewhere = run_json(command + [
         "bench", "--model", directory, "--batch", str(batch), "--max-seq-length", str(MAX_SEQ_LENGTH),
         "--real-length", str(real_length), "--ngrams", str(NGRAMS), "--iterations", str(iterations),
-        "--threads", str(threads), "--precision", precision])
+        "--threads", str(threads), "--precision", precision] + (["--backend", program] if program != "zen" else []))
     if result is None:
         return None
     result["busy_elsewhere"] = elsewhere
-    print(f"  {side:5} {precision} batch {batch} R{real_length} {os.path.basename(directory)}: "
+    print(f"  {program:8} {precision} batch {batch} R{real_length} {os.path.basename(directory)}: "
           f"{result['seq_per_s']:.2f} seq/s, p50 {result['batch_ms_p50']:.0f} ms, load {result['load_s']:.2f} s, "
           f"{result['peak_rss_mb']:.0f} MB, busy elsewhere {elsewhere:.0%}", file=sys.stderr)
     return result
@@ -168,39 +189,47 @@ def machine():
     lscpu = dict(line.split(":", 1) for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout
                  .splitlines() if ":" in line)
     flags = lscpu.get("Flags", "").split()
-    isa = [name for name in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if name in flags]
+    isa = [name for name in ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16",
+                             "amx_int8") if name in flags]
     with open("/proc/meminfo") as f:
         memory = int(f.readline().split()[1]) / 2**20
     return f"{lscpu.get('Model name', '?').strip()}, {os.cpu_count()} cores, {memory:.0f} GiB, {' '.join(isa)}"
 
 
-def versions(sgemm):
+def versions(sgemm, zen):
     import numpy
     import torch
+    try:
+        import openvino
+        openvino_version = f", OpenVINO {openvino.get_version()}"
+    except ImportError:
+        openvino_version = ", no OpenVINO (pip install openvino nncf onnx)"
     zen_commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True).stdout.strip()
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     blas = sgemm["blas"] + (f" (OPENBLAS_CORETYPE={coretype})" if coretype else "")
     return (f"Python {platform.python_version()}, torch {torch.__version__} "
-            f"({torch.backends.cpu.get_cpu_capability()}), numpy {numpy.__version__} with {blas}, zen at {zen_commit}")
+            f"({torch.backends.cpu.get_cpu_capability()}){openvino_version}, numpy {numpy.__version__} with {blas}, "
+            f"zen at {zen_commit}" + (f" ({zen['engine']}, isa {zen['isa']})" if "engine" in zen else ""))
 
 
 def resolve(run, default):
     """The run with its weights named: None becomes the default file."""
-    return run[:3] + (run[3] or default,)
+    return run[:4] + (run[4] or default,)
 
 
 def table_rows(scenarios, results, default):
-    """(scenario, metric, torch, zen, advantage, spread, busy elsewhere) for every selected row, from
-    each side's list of per-process results; a side that was not run shows "—", one that failed
-    (in any process) "failed"."""
+    """(scenario, metric, peer, peer's number, zen, advantage, spread, busy elsewhere) for every selected
+    row, from each run's list of per-process results; a run that was not made shows "—", one that
+    failed (in any process) "failed"."""
     rows = []
     for scenario in scenarios:
-        for title, torch_run, zen_run, metrics in SCENARIOS[scenario]:
-            keys = [("torch", resolve(torch_run, default)), ("zen", resolve(zen_run, default))]
+        for title, peer_run, zen_run, metrics in SCENARIOS[scenario]:
+            keys = [resolve(peer_run, default), resolve(zen_run, default)]
             measured = [results.get(key) for key in keys]
             measured = [runs if runs and None not in runs else None for runs in measured]
             missing = ["failed" if key in results else "—" for key in keys]
+            peer = f"{PROGRAMS[peer_run[0]]} {peer_run[1]}"
             for metric in metrics:
                 label, form, higher = METRICS[metric]
                 values = [statistics.median(r[metric] for r in runs) if runs else None for runs in measured]
@@ -212,7 +241,7 @@ def table_rows(scenarios, results, default):
                     for v, runs, m in zip(values, measured, missing))
                 busy = " / ".join(f"{max(r['busy_elsewhere'] for r in runs):.0%}" if runs else m
                                   for runs, m in zip(measured, missing))
-                rows.append((f"{scenario}: {title}", label, *cells, advantage, spread, busy))
+                rows.append((f"{scenario}: {title}", label, peer, cells[0], cells[1], advantage, spread, busy))
     return rows
 
 
@@ -224,14 +253,14 @@ def main():
     parser.add_argument("--iterations", type=int, default=5, help="timed batches per bench, after one warm-up")
     parser.add_argument("--repeats", type=int, default=3, help="processes per bench, interleaved; medians reported")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="compute threads of both sides")
-    parser.add_argument("--only", choices=["torch", "zen"], help="run one side only")
+    parser.add_argument("--only", choices=list(PROGRAMS), help="run one program only")
     parser.add_argument("--json", help="also write the raw results here")
     a = parser.parse_args()
     scenarios = a.scenarios.split(",")
     if unknown := set(scenarios) - set(SCENARIOS):
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    sides = [a.only] if a.only else ["torch", "zen"]
-    if "zen" in sides and not os.path.exists(ZEN):
+    programs = [a.only] if a.only else list(PROGRAMS)
+    if "zen" in programs and not os.path.exists(ZEN):
         sys.exit(f"{ZEN} is missing: run `swift build -c release` in {ROOT}")
     model = a.model or DEFAULT_MODEL
     if not a.model and not os.path.exists(os.path.join(model, "config.json")):
@@ -250,18 +279,19 @@ def main():
         default = "safetensors" if "safetensors" in views else "bin"
         warm_page_cache(os.path.join(model, WEIGHTS[kind]) for kind in views)
         for scenario in scenarios:
-            for _, torch_run, zen_run, _ in SCENARIOS[scenario]:
-                for side, run in zip(["torch", "zen"], [resolve(torch_run, default), resolve(zen_run, default)]):
-                    if side in sides and run[3] in views:
-                        results[side, run] = []
+            for _, peer_run, zen_run, _ in SCENARIOS[scenario]:
+                for run in (resolve(peer_run, default), resolve(zen_run, default)):
+                    if run[0] in programs and run[4] in views:
+                        results[run] = []
         for _ in range(a.repeats):
-            for (side, run), runs in results.items():
-                runs.append(bench(side, views[run[3]], run, a.iterations, a.threads))
+            for run, runs in results.items():
+                runs.append(bench(views[run[4]], run, a.iterations, a.threads))
 
     rows = table_rows(scenarios, results, default)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    host, software = machine(), versions(sgemm)
-    zen_sgemm = sorted(r["sgemm_gflops"] for (side, _), runs in results.items() if side == "zen" for r in runs if r)
+    zen_sgemm = sorted(r["sgemm_gflops"] for run, runs in results.items() if run[0] == "zen" for r in runs if r)
+    zen = next((r for run, runs in results.items() if run[0] == "zen" for r in runs if r), {})
+    host, software = machine(), versions(sgemm, zen)
     lines = [
         f"# ZEN 2.0 inference: zen vs PyTorch ({now})",
         "",
@@ -279,17 +309,17 @@ def main():
         "length. GFLOP/s is each side's own count of the work it does, so its ratio compares how well each uses "
         "the CPU; sequences/s and latency compare the answers per second.",
         "",
-        "| scenario | metric | PyTorch | zen | zen advantage | spread (torch / zen) | busy elsewhere (torch / zen) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| scenario | metric | peer | peer's | zen | zen advantage | spread (peer / zen) | busy elsewhere (peer / zen) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     print("\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]))
     if a.json:
         with open(a.json, "w") as f:
-            runs = [{"side": side, "precision": run[0], "batch": run[1], "max_seq_length": MAX_SEQ_LENGTH,
-                     "real_length": run[2], "ngrams": NGRAMS, "weights": run[3],
+            runs = [{"program": run[0], "precision": run[1], "batch": run[2], "max_seq_length": MAX_SEQ_LENGTH,
+                     "real_length": run[3], "ngrams": NGRAMS, "weights": run[4],
                      "processes": [r or {"failed": True} for r in processes]}
-                    for (side, run), processes in results.items()]
-            columns = ["scenario", "metric", "torch", "zen", "zen_advantage", "spread", "busy_elsewhere"]
+                    for run, processes in results.items()]
+            columns = ["scenario", "metric", "peer", "peer_value", "zen", "zen_advantage", "spread", "busy_elsewhere"]
             json.dump({"date": now, "machine": host, "versions": software, "sgemm": sgemm, "threads": a.threads,
                        "iterations": a.iterations, "repeats": a.repeats, "model": model, "runs": runs,
                        "rows": [dict(zip(columns, row)) for row in rows]}, f, indent=2)

@@ -11,7 +11,7 @@ relative sinusoid computed per call instead of sliced from a cached table, and t
 on the meta device so loading does not first fill it with random weights.
 
     python3 scripts/zen2_torch.py bench --model DIR --batch 8 --max-seq-length 128 --real-length 64 \\
-        --ngrams 20 --iterations 5 --threads 2 --precision fp32
+        --ngrams 20 --iterations 5 --threads 2 --precision fp32 [--backend torch|openvino]
 
 prints one JSON line: seq_per_s, batch_ms_p50, batch_ms_p90, load_s, peak_rss_mb, gflops,
 flops_per_batch (see bench()).
@@ -439,27 +439,84 @@ def flops_per_batch(config, batch, max_seq_length, num_labels):
             + heads)
 
 
+class Bench(nn.Module):
+    """The model with its head fixed and only tensor inputs: what torch.onnx.export traces."""
+
+    def __init__(self, model, head):
+        super().__init__()
+        self.model, self.head = model, head
+
+    def forward(self, input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix):
+        out = self.model(input_ids, token_type_ids, attention_mask, ngram_ids, ngram_matrix, head=self.head)
+        return out[0] if isinstance(out, tuple) else out
+
+
+def openvino_model(model, head, inputs, precision, threads):
+    """OpenVINO's compiled model of `model`: exported with torch.onnx.export, read by OpenVINO,
+    compiled for the CPU with INFERENCE_PRECISION_HINT f32 or bf16; int8 is NNCF's post-training
+    quantization (a transformer preset, calibrated on the bench's own batch), compiled f32.
+    Also returns the largest deviation of its outputs from the PyTorch model's in fp32."""
+    import tempfile
+    import openvino as ov
+    names = list(inputs)
+    with tempfile.TemporaryDirectory() as root:
+        path = os.path.join(root, "zen2.onnx")
+        torch.onnx.export(Bench(model, head).eval(), tuple(inputs.values()), path, input_names=names,
+                          output_names=["output"], opset_version=17, dynamo=False)
+        core = ov.Core()
+        graph = core.read_model(path)
+        if precision == "int8":
+            import nncf
+            graph = nncf.quantize(graph, nncf.Dataset([{k: v.numpy() for k, v in inputs.items()}]),
+                                  model_type=nncf.ModelType.TRANSFORMER, subset_size=1)
+        hint = "bf16" if precision == "bf16" else "f32"
+        compiled = core.compile_model(graph, "CPU", {"INFERENCE_PRECISION_HINT": hint,
+                                                     "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1})
+    request = compiled.create_infer_request()
+    feed = {k: v.numpy() for k, v in inputs.items()}
+    # The export is checked, not trusted: its outputs against the PyTorch model's own.
+    with torch.inference_mode():
+        expected = Bench(model, head)(**inputs).numpy()
+    deviation = float(np.abs(request.infer(feed)["output"] - expected).max())
+    return (lambda: request.infer(feed)), deviation
+
+
 def bench(directory, batch=8, max_seq_length=128, real_length=64, ngrams=20, iterations=5, threads=2,
-          precision="fp32"):
+          precision="fp32", backend="torch"):
     """Sequence classification (or the bare encoder) on the synthetic batch. load_s runs from the
     start of loading the checkpoint to the end of the first forward pass (the warm-up); the
     iterations after it are timed one batch each: p50 is their lower median, p90 the nearest-rank
-    90th percentile. peak_rss_mb is the process's ru_maxrss."""
-    if precision not in ("fp32", "bf16") or iterations < 1:
-        raise ValueError("precision must be fp32 or bf16, and iterations at least 1")
+    90th percentile. peak_rss_mb is the process's ru_maxrss.
+
+    precision: fp32; bf16 (torch: autocast); int8 (torch: torch.ao dynamic quantization of every
+    nn.Linear, per output channel, as zen's). backend openvino: see openvino_model (its load_s
+    includes the export and compilation)."""
+    if precision not in ("fp32", "bf16", "int8") or backend not in ("torch", "openvino") or iterations < 1:
+        raise ValueError("precision must be fp32, bf16 or int8, backend torch or openvino, and iterations at least 1")
     torch.set_num_threads(threads)
     start = time.perf_counter()
     model, config = load(directory)
+    model.eval()
     head = "sequence" if model.classifier is not None else "encoder"
     inputs = synthetic_batch(batch, max_seq_length, real_length, ngrams, config.word_size)
+    extra = {}
+    if backend == "openvino":
+        forward, extra["max_abs_vs_torch_fp32"] = openvino_model(model, head, inputs, precision, threads)
+    else:
+        if precision == "int8":
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+            model = quantize_dynamic(model, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+
+        def forward():
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                return model(**inputs, head=head)
     times = []
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        model(**inputs, head=head)
-        load_s = time.perf_counter() - start
-        for _ in range(iterations):
-            t0 = time.perf_counter()
-            model(**inputs, head=head)
-            times.append(time.perf_counter() - t0)
+    forward()
+    load_s = time.perf_counter() - start
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        forward()
+        times.append(time.perf_counter() - t0)
     times.sort()
     p50, p90 = times[(iterations - 1) // 2], times[math.ceil(0.9 * iterations) - 1]  # lower median, nearest rank
     flops = flops_per_batch(config, batch, max_seq_length, config.num_labels if head == "sequence" else 0)
@@ -471,6 +528,9 @@ def bench(directory, batch=8, max_seq_length=128, real_length=64, ngrams=20, ite
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "gflops": flops / p50 / 1e9,
         "flops_per_batch": flops,
+        "backend": backend,
+        "precision": precision,
+        **extra,
     }
 
 
@@ -485,10 +545,12 @@ def main():
     b.add_argument("--ngrams", type=int, default=20)
     b.add_argument("--iterations", type=int, default=5)
     b.add_argument("--threads", type=int, default=2)
-    b.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    b.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32")
+    b.add_argument("--backend", choices=["torch", "openvino"], default="torch",
+                   help="openvino: the model exported to ONNX and run by OpenVINO (pip install openvino nncf onnx)")
     a = parser.parse_args()
     print(json.dumps(bench(a.model, a.batch, a.max_seq_length, a.real_length, a.ngrams, a.iterations, a.threads,
-                           a.precision)))
+                           a.precision, a.backend)))
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ public final class ZenModel: Sendable {
         try encoder.walkParameters(&store)
         var heads = Heads(store, config: config)
         try heads.walkParameters(&store)
-        if let head = heads.maskedLM, head.tied { heads.maskedLM?.decoder.use(weight: encoder.embeddings.table, precision: store.precision) }
+        if let head = heads.maskedLM, head.tied { heads.maskedLM?.decoder.use(weight: encoder.embeddings.floatTable, precision: store.precision) }
         return (encoder, heads)
     }
 

@@ -15,6 +15,21 @@ import Testing
         }
     }
 
+    /// A table read in place gives the rows a widened copy would.
+    @Test(arguments: [DType.float16, .bfloat16])
+    func rowsAreTheWidenedTablesRows(dtype: DType) {
+        let (entries, width) = (5, 3)
+        let bits = (0..<(entries * width)).map { UInt16(truncatingIfNeeded: 0x3C00 &+ $0 &* 0x0123) }
+        let indices: [Int32] = [4, 0, 4, 2]
+        bits.withUnsafeBytes { bytes in
+            let table = TensorData(dtype: dtype, shape: [entries, width], bytes: bytes, owner: NSObject())
+            let widened = table.floats()
+            let rows = table.rows(indices)
+            #expect(rows.shape == [indices.count, width])
+            #expect(rows.scalars == indices.flatMap { widened[Int($0) * width..<(Int($0) + 1) * width] })
+        }
+    }
+
     @Test func everyHalfWidensExactly() {
         let all = (0...UInt16.max).map { $0 }
         let widened = all.withUnsafeBytes { TensorData(dtype: .float16, shape: [all.count], bytes: $0, owner: NSObject()).floats() }

@@ -46,6 +46,16 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
+
+    /// Lets the kernel drop the pages wholly inside `range` from this process (a tensor now
+    /// held converted, or packed, whose file bytes are not read again): otherwise they stay
+    /// resident beside the copy. Read again, they come back from the file.
+    func release(_ range: UnsafeRawBufferPointer) {
+        guard let base = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page, end = (Int(bitPattern: base) + range.count) / page * page
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED)) }
+    }
 }
 
 /// One tensor as a checkpoint stores it: a dtype, a shape and its contiguous little-endian bytes,
@@ -72,6 +82,22 @@ public struct TensorData: @unchecked Sendable {
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
+
+    /// Rows `indices` of a rank-2 tensor, widened to float32: an embedding lookup in place.
+    func rows(_ indices: [Int32]) -> Tensor {
+        precondition(shape.count == 2, "rows: needs a rank-2 tensor, got \(shape)")
+        let (entries, width) = (shape[0], shape[1])
+        let rowBytes = width * dtype.byteCount
+        return Tensor(shape: [indices.count, width]) { output in
+            for (row, index) in indices.enumerated() {
+                precondition(index >= 0 && Int(index) < entries, "rows: index \(index) outside 0..<\(entries)")
+                let start = Int(index) * rowBytes
+                TensorData(dtype: dtype, shape: [width], bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<start + rowBytes]),
+                           owner: owner, knownFinite: true)
+                    .writeFloats(into: UnsafeMutableBufferPointer(rebasing: output[row * width..<(row + 1) * width]))
+            }
+        }
+    }
 
     /// IEEE half to single, exactly, with integer operations the compiler vectorizes: the
     /// runtime's per-element conversion call made loading a float16 checkpoint take seconds.

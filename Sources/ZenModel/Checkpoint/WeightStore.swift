@@ -120,19 +120,35 @@ public struct WeightStore: @unchecked Sendable, ParameterVisitor {
 
     public var packing: Precision? { precision }
 
+    /// Half-precision tables stay as stored when the projections are packed (bf16, int8); the
+    /// pages the checks read are let go, to come back as lookups read their rows.
+    public func storedTable(_ name: String, shape: [Int]) throws(CheckpointError) -> TensorData? {
+        guard precision != .fp32, let data = tensors[name], data.dtype == .float16 || data.dtype == .bfloat16 else { return nil }
+        defer { (data.owner as? MappedFile)?.release(data.bytes) }
+        return try checked(name, shape: shape)
+    }
+
     /// The tensor `name`, which must have `shape` and finite values: float32 used in place, other
-    /// types converted. A NaN or an infinity would only come out as `null` logits, so it is
-    /// refused here, naming the tensor (unless the reader's own pass found none).
+    /// types converted (and their pages in the file let go).
     public func tensor(_ name: String, shape: [Int]) throws(CheckpointError) -> Tensor {
+        let data = try checked(name, shape: shape)
+        if data.dtype == .float32, let base = data.bytes.baseAddress,
+           Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            return Tensor(shape: shape, borrowing: base.assumingMemoryBound(to: Float.self), owner: data.owner)
+        }
+        defer { (data.owner as? MappedFile)?.release(data.bytes) }
+        return Tensor(shape: shape) { data.writeFloats(into: $0) }
+    }
+
+    /// The tensor `name` as stored, which must have `shape` and finite values. A NaN or an
+    /// infinity would only come out as `null` logits, so it is refused here, naming the tensor
+    /// (unless the reader's own pass found none).
+    private func checked(_ name: String, shape: [Int]) throws(CheckpointError) -> TensorData {
         guard let data = tensors[name] else { throw .missingTensor(name: name, path: path) }
         guard data.shape == shape else { throw .shapeMismatch(name: name, expected: shape, found: data.shape, path: path) }
         if !data.knownFinite, let element = firstNonFinite(data.bytes, as: data.dtype) {
             throw .nonFinite(name: storedNames[name] ?? name, element: element, path: path)
         }
-        if data.dtype == .float32, let base = data.bytes.baseAddress,
-           Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-            return Tensor(shape: shape, borrowing: base.assumingMemoryBound(to: Float.self), owner: data.owner)
-        }
-        return Tensor(shape: shape) { data.writeFloats(into: $0) }
+        return data
     }
 }

@@ -1,7 +1,7 @@
 import ZenTensor
 
 /// `torch.nn.Linear`: `y = x · Wᵀ + b`, weight `[out, in]`; with `.bf16` or `.int8` precision
-/// the weight is also packed in that format and the product runs on the engine's kernel for it.
+/// the weight is packed in that format instead and the product runs on the engine's kernel for it.
 package struct Linear: Sendable, ParameterWalkable {
     /// The parameters' common prefix, e.g. `encoder.layer.0.intermediate.dense`.
     package let name: String
@@ -27,8 +27,13 @@ package struct Linear: Sendable, ParameterWalkable {
         pack(precision)
     }
 
+    /// Packed, the weight is read only through `packed` (bf16 and int8 are for inference;
+    /// training runs in fp32): the float32 copy is let go, which for an fp16 checkpoint widened
+    /// at load is twice the file's size.
     private mutating func pack(_ precision: Precision) {
-        packed = precision.weightFormat.map { PackedWeight(weight, format: $0) }
+        guard let format = precision.weightFormat else { return }
+        packed = PackedWeight(weight, format: format)
+        weight = .unset
     }
 
     /// `x · Wᵀ + b`, plus `residual` when given (added by the GEMM, not by a pass of its own).

@@ -25,10 +25,17 @@ public protocol ParameterVisitor {
     /// The arithmetic the visited projections use from now on, when the visitor sets it (a
     /// loader); nil leaves them as they are.
     var packing: Precision? { get }
+
+    /// A loader's embedding table `name` of `shape` as its checkpoint stores it, when it is to
+    /// be read in place (a half-precision table, for bf16 or int8 inference); nil to visit it as
+    /// a float32 tensor.
+    mutating func storedTable(_ name: String, shape: [Int]) throws(Failure) -> TensorData?
 }
 
 extension ParameterVisitor {
     public var packing: Precision? { nil }
+
+    public mutating func storedTable(_ name: String, shape: [Int]) throws(Failure) -> TensorData? { nil }
 }
 
 /// A network part whose parameters can be walked.

@@ -7,6 +7,10 @@ package struct Embeddings: Sendable, ParameterWalkable {
     package let name: String
     let entries, width, types: Int
     package var table = Tensor.unset
+    /// Instead of `table`, for bf16 and int8 inference from a half-precision checkpoint: the
+    /// table as the file stores it, read in place a row at a time (the 668M release's n-gram
+    /// table is 1 GB as float32, and a batch reads a few hundred of its 261,361 rows).
+    private var storedTable: TensorData?
     package var typeTable = Tensor.unset
     package var norm: LayerNorm
 
@@ -18,15 +22,22 @@ package struct Embeddings: Sendable, ParameterWalkable {
     /// The table's parameter name (the MLM decoder's gradient adds into it).
     package var tableName: String { name + ".word_embeddings.weight" }
 
+    /// The table in float32, widened if it is read in place: what a tied MLM decoder packs.
+    package var floatTable: Tensor { storedTable.map { stored in Tensor(shape: stored.shape) { stored.writeFloats(into: $0) } } ?? table }
+
     package mutating func walkParameters<V: ParameterVisitor>(_ visitor: inout V) throws(V.Failure) {
-        try visitor.visit(tableName, shape: [entries, width], kind: .embedding, &table)
+        if let stored = try visitor.storedTable(tableName, shape: [entries, width]) {
+            storedTable = stored
+        } else {
+            try visitor.visit(tableName, shape: [entries, width], kind: .embedding, &table)
+        }
         try visitor.visit(name + ".token_type_embeddings.weight", shape: [types, width], kind: .weight, &typeTable)
         try norm.walkParameters(&visitor)
     }
 
     /// With `dropout` (training), also the LayerNorm's input, which the backward pass reads.
     package func callAsFunction(_ ids: [Int32], types: [Int32], training dropout: Dropout? = nil) -> (output: Tensor, activations: EmbeddingActivations?) {
-        let sum = gather(table, rows: ids) + gather(typeTable, rows: types)
+        let sum = (storedTable?.rows(ids) ?? gather(table, rows: ids)) + gather(typeTable, rows: types)
         guard let dropout else { return (norm(consume sum), nil) }
         return (dropout.apply(norm(sum)), EmbeddingActivations(ids: ids, types: types, sum: sum))
     }
